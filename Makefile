@@ -1,0 +1,104 @@
+# napilab - top-level build.
+#
+#   make            build build/esp/ (BOOTX64.EFI, kernel.elf) and the host tools
+#   make run        boot it in QEMU (TCG, OVMF, serial on this terminal)
+#   make debug      boot halted with QEMU's gdb stub, gdb attached
+#   make test       host unit tests, then the pytest scenarios that boot it
+#   make flood      the flood lab (see README)
+#
+# Every target that needs Debian packages first runs scripts/deps.sh, which
+# installs only what is missing (as root), so a fresh machine needs nothing
+# else.
+
+SHELL    := /bin/bash
+BUILD    := build
+ESP      := $(BUILD)/esp
+PY       := /usr/bin/python3
+CMDLINE  ?=
+NIC      ?= e1000
+MODE     ?=
+
+.PHONY: all deps run debug test unit scenarios fuzz flood bench report clean
+all: $(ESP)/EFI/BOOT/BOOTX64.EFI $(ESP)/kernel.elf tools
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/.deps: scripts/deps.sh
+	@bash scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# ---------------------------------------------------------------- kernel
+KCC      := gcc
+KCFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+            -ffreestanding -fno-stack-protector -fno-stack-check -fno-pic \
+            -fno-pie -mno-red-zone -mgeneral-regs-only \
+            -fno-omit-frame-pointer -fno-strict-aliasing -fno-common \
+            -Iinclude -I. -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
+            -T kernel/kernel.ld -Wl,--build-id=none
+KDIRS    := kernel kernel/lib drivers/e1000 net
+KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
+KASMS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS)) \
+            $(patsubst %.asm,$(BUILD)/k/%.asm.o,$(KASMS))
+
+$(BUILD)/k/%.o: %.c $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.asm.o: %.asm $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	nasm -f elf64 -g -F dwarf -Iinclude/ -Ikernel/ $< -o $@
+
+$(BUILD)/kernel.elf: $(KOBJS) kernel/kernel.ld
+	$(KCC) $(KCFLAGS) $(KLDFLAGS) $(KOBJS) -o $@ -lgcc
+
+$(ESP)/kernel.elf: $(BUILD)/kernel.elf
+	@mkdir -p $(ESP)
+	cp $< $@
+
+-include $(KOBJS:.o=.d)
+
+# ---------------------------------------------------------------- loader
+include efi/efi.mk
+
+# ---------------------------------------------------------------- host tools
+TOOLS :=
+-include harness/tools.mk
+tools: $(TOOLS)
+
+# ---------------------------------------------------------------- running
+# cmdline.txt is rewritten only when CMDLINE is given on the command line.
+.PHONY: cmdline
+cmdline:
+	@mkdir -p $(ESP)
+	@if [ -n "$(CMDLINE)" ]; then printf '%s\n' "$(CMDLINE)" > $(ESP)/cmdline.txt; fi
+
+run: all cmdline
+	$(PY) -m harness.run --nic $(NIC) $(if $(MODE),--mode $(MODE))
+
+debug: all cmdline
+	$(PY) -m harness.run --nic $(NIC) --gdb
+
+# ---------------------------------------------------------------- tests
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+HCFLAGS   := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude -I. \
+             -Itests/unit -DHOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/.deps $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	gcc $(HCFLAGS) $< -o $@
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+scenarios: all
+	$(PY) -m pytest tests/scenarios $(PYTEST_ARGS)
+
+test: all unit
+	$(PY) -m pytest tests/scenarios $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD)
