@@ -36,7 +36,7 @@ KCFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
             -fno-omit-frame-pointer -fno-strict-aliasing -fno-common \
             -Iinclude -I. -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
-            -T kernel/kernel.ld -Wl,--build-id=none
+            -T kernel/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack
 KDIRS    := kernel kernel/lib drivers/e1000 net
 KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KASMS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
@@ -61,7 +61,7 @@ $(ESP)/kernel.elf: $(BUILD)/kernel.elf
 -include $(KOBJS:.o=.d)
 
 # ---------------------------------------------------------------- loader
-include efi/efi.mk
+-include efi/efi.mk
 
 # ---------------------------------------------------------------- host tools
 TOOLS :=

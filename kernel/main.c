@@ -1,0 +1,54 @@
+/*
+ * main.c - kmain(): the boot sequence, one commented step per line.
+ *
+ * Entered from entry.asm on the boot stack with IF=0 and UEFI's identity
+ * page tables. Nothing before serial_init() can print.
+ */
+#include "boot/bootinfo.h"
+#include "kernel/cpu.h"
+#include "kernel/serial.h"
+#include "kernel/printk.h"
+#include "kernel/panic.h"
+#include "kernel/power.h"
+#include "kernel/time.h"
+#include "kernel/cmdline.h"
+#include "kernel/shell.h"
+#include "kernel/registry.h"
+#include "kernel/irqflags.h"
+#include "kernel/lib/string.h"
+
+#define NAPILAB_VERSION "0.1"
+
+struct bootinfo boot_info; /* our copy: the loader's lives in memory we reuse */
+
+static void run_initcalls(void)
+{
+	for (const struct initcall *c = __initcalls_start; c < __initcalls_end; c++) {
+		int err = c->fn();
+		if (err)
+			pr_err("init: %s failed: %d", c->name, err);
+	}
+}
+
+static int cmd_poweroff(int argc, char **argv)
+{
+	kputs("napilab: power off\n");
+	machine_exit(EXIT_CODE_OK);
+}
+SHELL_CMD("poweroff", cmd_poweroff, "", "end QEMU with exit status 1");
+
+__attribute__((noreturn)) void kmain(struct bootinfo *bi)
+{
+	tsc_boot = rdtsc();
+	serial_init();                       /* console first: everything after may print */
+	if (!bi || bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION)
+		panic("boot: bad bootinfo at %p (magic/version mismatch)", bi);
+	memcpy(&boot_info, bi, sizeof(boot_info));
+	pr_info("napilab " NAPILAB_VERSION ": booting");
+	cmdline_parse(boot_info.cmdline);    /* settings every later step reads */
+	pr_info("cmdline: '%s'", boot_info.cmdline);
+
+	run_initcalls();                     /* drivers and protocols register themselves */
+	pr_info("napilab: ready");
+	shell_run();
+}
