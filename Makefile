@@ -91,8 +91,9 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/.deps $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	gcc $(HCFLAGS) $< -o $@
 
+# Runs every unit test even after a failure, then fails if any did.
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@fail=0; for t in $(UNIT_BINS); do $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 
 scenarios: all
 	$(PY) -m pytest tests/scenarios $(PYTEST_ARGS)
