@@ -1,0 +1,101 @@
+/*
+ * napi.h - NAPI: interrupt-driven scheduling of budgeted polling.
+ *
+ * The driver's hard-IRQ handler masks the device's interrupts and calls
+ * napi_schedule(); the NET_RX softirq (net_rx_action in net/napi.c) then
+ * calls napi->poll(napi, weight) for each scheduled napi. A poll handles at
+ * most `weight` packets and returns how many it handled:
+ *   - fewer than weight: the ring is empty; the driver calls
+ *     napi_complete_done() and, only if it returns true, unmasks the
+ *     device's interrupts and then re-checks its ring (a packet that came
+ *     between the last look and the unmask raises no interrupt: see
+ *     QEMU-FACTS.md "NAPI race"); if the re-check finds work it calls
+ *     napi_schedule() again.
+ *   - exactly weight: more work may remain; the driver must not complete
+ *     and leaves interrupts masked; the napi stays scheduled and goes to
+ *     the tail of the poll list.
+ * net_rx_action stops after a global budget of packets (`budget=`,
+ * default 300) or a time limit (`budget_us=`, default 2000), counts a
+ * time_squeeze and raises NET_RX again; the softirq core then restarts or
+ * hands the rest to ksoftirqd. As in Linux, the budget is checked between
+ * polls: each poll is offered its whole weight.
+ */
+#ifndef NET_NAPI_H
+#define NET_NAPI_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct netdev;
+
+/* Bits in napi_struct.state. */
+#define NAPI_STATE_SCHED  0   /* on (or about to go on) the poll list */
+#define NAPI_STATE_MISSED 1   /* napi_schedule() while SCHED: poll again */
+
+#define NAPI_WEIGHT_DEFAULT 64
+#define NAPI_WEIGHT_MAX     4096
+/* Histogram of packets per poll: bucket 0 = 0 packets, bucket k (k >= 1)
+ * = [2^(k-1), 2^k - 1]; a poll that used its whole weight is counted in
+ * polls_full instead. 14 buckets cover up to NAPI_WEIGHT_MAX - 1. */
+#define NAPI_HIST_BUCKETS 14
+
+struct napi_struct {
+	int (*poll)(struct napi_struct *napi, int budget);
+	int weight;
+	volatile unsigned long state;   /* NAPI_STATE_* bits */
+	struct napi_struct *next;       /* poll list link (napi.c's) */
+	struct netdev *dev;
+	/*
+	 * TSC when the interrupt that scheduled us arrived. napi_schedule()
+	 * stamps it if it is 0; a driver may stamp it earlier (at the top of
+	 * its IRQ handler) for a fuller measure. net_rx_action turns it into
+	 * IRQ-to-poll latency and clears it.
+	 */
+	uint64_t sched_tsc;
+	/* Counters (written by net_rx_action, which runs in one context). */
+	uint64_t polls;
+	uint64_t packets;
+	uint64_t polls_full;            /* polls that used their whole weight */
+	uint64_t hist[NAPI_HIST_BUCKETS];
+	uint64_t schedules;             /* napi_schedule() that scheduled */
+	uint64_t missed;                /* napi_schedule() while already SCHED */
+	uint64_t max_poll_tsc;          /* longest single poll, TSC cycles */
+	uint64_t lat_count, lat_sum_tsc, lat_max_tsc; /* IRQ-to-poll */
+	struct napi_struct *all_next;   /* list of every napi (napi.c's) */
+};
+
+/*
+ * netif_napi_add - set up napi for dev with its poll function; weight 0
+ * means the current default (`weight=`). Task context (driver init),
+ * before the device's interrupts are enabled.
+ */
+void netif_napi_add(struct netdev *dev, struct napi_struct *napi,
+		    int (*poll)(struct napi_struct *, int), int weight);
+
+/*
+ * napi_schedule - if napi is not already scheduled, put it on this CPU's
+ * poll list and raise NET_RX_SOFTIRQ; if it is, note MISSED so the poll in
+ * progress runs again before completing. Meant for the hard-IRQ handler
+ * (IF=0); also safe in softirq or task context (it saves and restores
+ * RFLAGS.IF itself). Does not print.
+ */
+void napi_schedule(struct napi_struct *napi);
+
+/*
+ * napi_complete_done - called by poll when it handled work_done < weight.
+ * Returns true when the napi is no longer scheduled and the driver should
+ * unmask its interrupts; false when it must stay masked because the napi
+ * stays scheduled: work_done >= weight, or a napi_schedule() came during
+ * the poll (then it will be polled again). Softirq context (inside poll).
+ */
+bool napi_complete_done(struct napi_struct *napi, int work_done);
+
+/* Run-time settings (shell `napi`, cmdline weight=, budget=, budget_us=). */
+int napi_get_weight(void);
+void napi_set_weight(int weight);       /* applies to every napi */
+int napi_get_budget(void);
+void napi_set_budget(int budget);
+unsigned int napi_get_budget_us(void);
+void napi_set_budget_us(unsigned int us);
+
+#endif
