@@ -27,6 +27,9 @@ struct heap_stats {
 	uint64_t allocs, frees, failures, bad_frees;
 };
 void heap_get_stats(struct heap_stats *out);
+/* Checks every block header and the free list; returns the number of
+ * inconsistencies (0 = healthy). Any context; O(heap size). */
+unsigned heap_check(void);
 
 /* Boot: after vmm_init(). Task context, once. */
 void heap_init(void);

@@ -58,6 +58,27 @@ struct pmm_stats {
 };
 void pmm_get_stats(struct pmm_stats *out);
 
+/* `mem map`: the allocator's zones (usable ranges), their free pages. */
+unsigned pmm_zone_count(void);
+bool pmm_zone_info(unsigned i, uint64_t *start, uint64_t *end, uint64_t *free);
+
+/* Pages of boot-services memory not yet handed to the allocator. */
+uint64_t pmm_deferred_pages(void);
+/*
+ * Gives the boot-services ranges to the allocator once the firmware's page
+ * tables, GDT, IDT and stack are out of use; a range containing one of the
+ * `keep_n` addresses in `keep` stays reserved. Returns pages freed. Task
+ * context, once (mm.c does it from an initcall).
+ */
+uint64_t pmm_release_deferred(const uint64_t *keep, unsigned keep_n);
+
+struct memmap;
+/* Builds the zones over mm->usable (the testable core of pmm_init()).
+ * Returns 0, or -1 if there is no RAM or no room for the bitmaps. */
+int pmm_init_ranges(const struct memmap *mm);
+/* The kernel's interpretation of the UEFI map (valid after pmm_init()). */
+const struct memmap *pmm_memmap(void);
+
 /*
  * Boot: builds the allocator over the usable ranges of boot_info's UEFI
  * map. Task context, IF=0, once, before anything allocates; panics if the

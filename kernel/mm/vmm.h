@@ -32,6 +32,10 @@
 #define VMM_MMIO_SIZE  0x0000008000000000ull  /* 512 GiB */
 #define VMM_STACK_BASE 0x0000018000000000ull  /* 1.5 TiB */
 #define VMM_STACK_SIZE 0x0000008000000000ull
+/* Left empty for demand-mapping tests (the #PF handler maps pages here
+ * with vmm_map_page()); nothing else uses it. */
+#define VMM_DEMAND_BASE 0x0000020000000000ull /* 2 TiB */
+#define VMM_DEMAND_SIZE 0x0000008000000000ull
 
 /*
  * Maps one 4 KiB page va -> pa with `flags`, allocating page-table pages as
@@ -63,6 +67,11 @@ void *ioremap(uint64_t phys, size_t size);
  */
 void *kstack_alloc(size_t bytes);
 
+/* Unmaps and frees a stack from kstack_alloc() (same `bytes`); its virtual
+ * range is not reused, so a stale pointer into it faults. Task context,
+ * never on the stack being freed. */
+void kstack_free(void *top, size_t bytes);
+
 /* True if va lies in a guard page of the stack region: the #PF handler
  * uses it to report "stack overflow (guard page)". Any context. */
 bool vmm_is_guard_page(uint64_t va);
@@ -72,6 +81,15 @@ bool vmm_is_guard_page(uint64_t va);
  * level, 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB) if mapped. Any context.
  */
 bool vmm_lookup(uint64_t va, uint64_t *pte, int *level);
+
+/*
+ * Calls fn for every present leaf mapping of the lower half, with the
+ * effective permissions (writable = RW at every level, executable = NX at
+ * no level); level 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. For checks such as W^X.
+ * Task context.
+ */
+void vmm_walk(void (*fn)(uint64_t va, uint64_t pte, int level, bool writable,
+			 bool executable, void *arg), void *arg);
 
 /* Boot: builds and loads the kernel page tables. Task context, IF=0, once,
  * after pmm_init(). */
