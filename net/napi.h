@@ -14,11 +14,20 @@
  *   - exactly weight: more work may remain; the driver must not complete
  *     and leaves interrupts masked; the napi stays scheduled and goes to
  *     the tail of the poll list.
- * net_rx_action stops after a global budget of packets (`budget=`,
- * default 300) or a time limit (`budget_us=`, default 2000), counts a
- * time_squeeze and raises NET_RX again; the softirq core then restarts or
- * hands the rest to ksoftirqd. As in Linux, the budget is checked between
- * polls: each poll is offered its whole weight.
+ * net_rx_action walks the poll list round-robin, a napi that used its
+ * weight going to the tail, until the list is empty or a global budget of
+ * packets (`budget=`, default 300) or a time limit (`budget_us=`, default
+ * 2000) runs out; then, if work is left, it counts a time_squeeze and
+ * raises NET_RX again, and the softirq core restarts it or hands it to
+ * ksoftirqd. The budget is checked between polls, so each poll is offered
+ * its whole weight and one run may overshoot the budget by up to
+ * weight - 1.
+ *
+ * This is the classic (Linux 2.6) net_rx_action. Current Linux (6.x) polls
+ * each napi at most once per run and leaves the rest to the softirq
+ * restart loop, so with one device its budget only matters below the
+ * weight; here the budget caps one softirq run even with one device, which
+ * is what the flood lab's budget sweep measures.
  */
 #ifndef NET_NAPI_H
 #define NET_NAPI_H
@@ -31,6 +40,7 @@ struct netdev;
 /* Bits in napi_struct.state. */
 #define NAPI_STATE_SCHED  0   /* on (or about to go on) the poll list */
 #define NAPI_STATE_MISSED 1   /* napi_schedule() while SCHED: poll again */
+#define NAPI_STATE_LISTED 2   /* on a poll list (napi.c's bookkeeping) */
 
 #define NAPI_WEIGHT_DEFAULT 64
 #define NAPI_WEIGHT_MAX     4096
@@ -59,6 +69,8 @@ struct napi_struct {
 	uint64_t hist[NAPI_HIST_BUCKETS];
 	uint64_t schedules;             /* napi_schedule() that scheduled */
 	uint64_t missed;                /* napi_schedule() while already SCHED */
+	uint64_t max_work;              /* most packets one poll returned */
+	uint64_t over_weight;           /* polls that returned > weight (bug) */
 	uint64_t max_poll_tsc;          /* longest single poll, TSC cycles */
 	uint64_t lat_count, lat_sum_tsc, lat_max_tsc; /* IRQ-to-poll */
 	struct napi_struct *all_next;   /* list of every napi (napi.c's) */
@@ -89,6 +101,28 @@ void napi_schedule(struct napi_struct *napi);
  * the poll (then it will be polled again). Softirq context (inside poll).
  */
 bool napi_complete_done(struct napi_struct *napi, int work_done);
+
+/* Counters of net_rx_action itself (one per CPU; we have one CPU). */
+struct softnet_stats {
+	uint64_t runs;            /* net_rx_action invocations */
+	uint64_t packets;         /* sum of work returned by polls */
+	uint64_t time_squeeze;    /* runs that stopped with work left */
+	uint64_t squeeze_budget;  /*   ... because the budget ran out */
+	uint64_t squeeze_time;    /*   ... because the time limit ran out */
+	uint64_t repolls;         /* napis put back on the list to poll again */
+	uint64_t empty_runs;      /* runs that found nothing to poll */
+	uint64_t max_run_tsc;     /* longest net_rx_action, TSC cycles */
+};
+extern struct softnet_stats softnet_stats;
+
+/* Every napi ever added, linked through ->all_next. */
+struct napi_struct *napi_all(void);
+
+/*
+ * net_rx_action - the NET_RX softirq handler (registered by napi.c's
+ * initcall). Softirq context, IF=1. Exposed for host tests.
+ */
+void net_rx_action(void);
 
 /* Run-time settings (shell `napi`, cmdline weight=, budget=, budget_us=). */
 int napi_get_weight(void);

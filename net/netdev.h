@@ -20,7 +20,7 @@ struct netdev_ops {
 	 * xmit - queue pkt (data, len = whole Ethernet frame without FCS)
 	 * for transmission. Takes ownership of pkt in every case: on success
 	 * the driver frees it after completion, on failure it frees it at
-	 * once. Returns 0 or -errno (-EBUSY ring full, -ENETDOWN link down).
+	 * once. Returns 0 or -errno (-EBUSY ring full, -EIO link down).
 	 * Called from softirq, from hard IRQ (no-NAPI mode) and from task
 	 * context: the driver makes it safe for all three.
 	 */
