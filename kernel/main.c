@@ -16,6 +16,7 @@
 #include "kernel/registry.h"
 #include "kernel/irqflags.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/mm.h"
 
 #define NAPILAB_VERSION "0.1"
 
@@ -47,6 +48,7 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 	pr_info("napilab " NAPILAB_VERSION ": booting");
 	cmdline_parse(boot_info.cmdline);    /* settings every later step reads */
 	pr_info("cmdline: '%s'", boot_info.cmdline);
+	mm_init();                           /* pages, our page tables (W^X), heap */
 
 	run_initcalls();                     /* drivers and protocols register themselves */
 	pr_info("napilab: ready");

@@ -288,7 +288,7 @@ void kfree(void *p)
 		hs.bad_frees++;
 		heap_unlock(f);
 		pr_warn("heap: bad kfree(%p): %s", p, why);
-		WARN_ON(1);
+		WARN_ON(why != NULL); /* backtrace: who freed it */
 		return;
 	}
 	hs.frees++;

@@ -99,7 +99,7 @@ void mm_info_print(void)
 	kprintf("memory: %lu KiB RAM, %lu KiB usable, %lu KiB free, %lu KiB held (boot services)\n",
 		mm->total_bytes / 1024, p.total_pages * 4, p.free_pages * 4,
 		pmm_deferred_pages() * 4);
-	kprintf("memory: kernel image %#lx-%#lx (%lu KiB), %lu page-table pages, heap %lu bytes in use of %lu KiB\n",
+	kprintf("memory: kernel image 0x%lx-0x%lx (%lu KiB), %lu page-table pages, heap %lu bytes in use of %lu KiB\n",
 		(uint64_t)__kernel_start, (uint64_t)__kernel_end, kernel_image_bytes() / 1024,
 		vmm_table_pages(), h.bytes_in_use, h.bytes_reserved / 1024);
 }
@@ -111,14 +111,14 @@ static void mem_map_print(void)
 
 	kprintf("usable ranges (allocator zones):\n");
 	for (unsigned i = 0; pmm_zone_info(i, &s, &e, &fr); i++)
-		kprintf("  %#012lx-%#012lx %8lu KiB, %8lu KiB free\n", s, e, (e - s) / 1024, fr * 4);
+		kprintf("  0x%010lx-0x%010lx %8lu KiB, %8lu KiB free\n", s, e, (e - s) / 1024, fr * 4);
 	kprintf("RAM identity-mapped RW NX:\n");
 	for (unsigned i = 0; i < mm->nr_ram; i++)
-		kprintf("  %#012lx-%#012lx %8lu KiB\n", mm->ram[i].start, mm->ram[i].end,
+		kprintf("  0x%010lx-0x%010lx %8lu KiB\n", mm->ram[i].start, mm->ram[i].end,
 			(mm->ram[i].end - mm->ram[i].start) / 1024);
 	kprintf("ACPI identity-mapped R NX:\n");
 	for (unsigned i = 0; i < mm->nr_acpi; i++)
-		kprintf("  %#012lx-%#012lx %8lu KiB\n", mm->acpi[i].start, mm->acpi[i].end,
+		kprintf("  0x%010lx-0x%010lx %8lu KiB\n", mm->acpi[i].start, mm->acpi[i].end,
 			(mm->acpi[i].end - mm->acpi[i].start) / 1024);
 }
 

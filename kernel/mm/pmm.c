@@ -343,9 +343,9 @@ void phys_free_contig(uint64_t pa, size_t pages)
 	}
 	pmm_unlock(f);
 	if (!ok) {
-		pr_warn("pmm: bad free of %zu page(s) at %#lx (double free or not allocated RAM)",
+		pr_warn("pmm: bad free of %zu page(s) at 0x%lx (double free or not allocated RAM)",
 			pages, (unsigned long)pa);
-		WARN_ON(1);
+		WARN_ON(!ok); /* backtrace: who freed it */
 	}
 }
 
@@ -401,7 +401,7 @@ void pmm_init(void)
 	if (pmm_init_ranges(&boot_memmap))
 		panic("pmm: no usable RAM in the UEFI memory map (%u descriptors)",
 		      boot_memmap.nr_desc);
-	pr_info("pmm: %lu KiB usable in %u ranges, %lu KiB free now, %lu KiB boot-services memory held until the switch, bitmap %lu KiB at %#lx",
+	pr_info("pmm: %lu KiB usable in %u ranges, %lu KiB free now, %lu KiB boot-services memory held until the switch, bitmap %lu KiB at 0x%lx",
 		(unsigned long)(st.total_pages * 4), nr_zones,
 		(unsigned long)(st.free_pages * 4), (unsigned long)(deferred_pages * 4),
 		(unsigned long)((bitmap_end - bitmap_start) / 1024), (unsigned long)bitmap_start);

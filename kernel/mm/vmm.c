@@ -256,9 +256,9 @@ static void map_identity(uint64_t s, uint64_t e, uint64_t bits, const char *what
 		}
 		pte = walk(va, 1, true, false, &err);
 		if (!pte)
-			panic("vmm: cannot map %s page %#lx: %d", what, (unsigned long)va, err);
+			panic("vmm: cannot map %s page 0x%lx: %d", what, (unsigned long)va, err);
 		if ((*pte & PTE_P) && (*pte & PTE_ADDR) != va)
-			panic("vmm: %s page %#lx already mapped elsewhere", what, (unsigned long)va);
+			panic("vmm: %s page 0x%lx already mapped elsewhere", what, (unsigned long)va);
 		*pte = va | bits;
 		va += PAGE_SIZE;
 	}
@@ -339,7 +339,7 @@ void vmm_init(void)
 		write_cr4(read_cr4() | CR4_PGE);
 	write_cr0(read_cr0() | CR0_WP);
 
-	pr_info("vmm: kernel page tables at %#lx: %lu table pages, RAM to %#lx, text %#lx-%#lx R-X, rodata R--, data/bss %#lx-%#lx RW-, NX %s, PGE %s",
+	pr_info("vmm: kernel page tables at 0x%lx: %lu table pages, RAM to 0x%lx, text 0x%lx-0x%lx R-X, rodata R--, data/bss 0x%lx-0x%lx RW-, NX %s, PGE %s",
 		(unsigned long)pml4_phys, (unsigned long)table_pages,
 		(unsigned long)mm->ram_top, (unsigned long)__text_start,
 		(unsigned long)__text_end, (unsigned long)__data_start,
@@ -357,7 +357,7 @@ void *ioremap(uint64_t phys, size_t size)
 	ps = PAGE_ALIGN_DOWN(phys);
 	pe = PAGE_ALIGN_UP(phys + size);
 	if (pe <= ps || pe & ~PTE_ADDR) {
-		pr_err("vmm: ioremap(%#lx, %zu): bad range", (unsigned long)phys, size);
+		pr_err("vmm: ioremap(0x%lx, %zu): bad range", (unsigned long)phys, size);
 		return NULL;
 	}
 	f = local_irq_save();
@@ -385,20 +385,20 @@ void *ioremap(uint64_t phys, size_t size)
 	}
 	if (slot < 0) {
 		if (nr_windows == MAX_MMIO_WINDOWS) {
-			pr_err("vmm: ioremap(%#lx, %zu): all %d windows used",
+			pr_err("vmm: ioremap(0x%lx, %zu): all %d windows used",
 			       (unsigned long)phys, size, MAX_MMIO_WINDOWS);
 			goto out;
 		}
 		slot = nr_windows++;
 	}
 	if (mmio_next + (pe - ps) + PAGE_SIZE > VMM_MMIO_BASE + VMM_MMIO_SIZE) {
-		pr_err("vmm: ioremap(%#lx, %zu): MMIO region full", (unsigned long)phys, size);
+		pr_err("vmm: ioremap(0x%lx, %zu): MMIO region full", (unsigned long)phys, size);
 		goto out;
 	}
 	for (uint64_t off = 0; off < pe - ps; off += PAGE_SIZE) {
 		int err = vmm_map_page(mmio_next + off, ps + off, VMM_WRITE | VMM_UC);
 		if (err) {
-			pr_err("vmm: ioremap(%#lx, %zu): map failed: %d",
+			pr_err("vmm: ioremap(0x%lx, %zu): map failed: %d",
 			       (unsigned long)phys, size, err);
 			goto out; /* the partial window is leaked: boot-time only */
 		}
@@ -434,7 +434,7 @@ void *kstack_alloc(size_t bytes)
 			panic("vmm: out of memory for a %zu-byte kernel stack", bytes);
 		int err = vmm_map_page(base + i * PAGE_SIZE, pa, VMM_WRITE);
 		if (err)
-			panic("vmm: cannot map kernel stack page %#lx: %d",
+			panic("vmm: cannot map kernel stack page 0x%lx: %d",
 			      (unsigned long)(base + i * PAGE_SIZE), err);
 	}
 	return (void *)(base + pages * PAGE_SIZE); /* page aligned, so 16-aligned */
@@ -445,17 +445,17 @@ void kstack_free(void *top, size_t bytes)
 	uint64_t pages = PAGE_ALIGN_UP(bytes ? bytes : 1) / PAGE_SIZE;
 	uint64_t base = (uint64_t)top - pages * PAGE_SIZE;
 
-	if ((uint64_t)top & (PAGE_SIZE - 1) || base < VMM_STACK_BASE + PAGE_SIZE ||
-	    (uint64_t)top > stack_next) {
+	bool bad = (uint64_t)top & (PAGE_SIZE - 1) || base < VMM_STACK_BASE + PAGE_SIZE ||
+		   (uint64_t)top > stack_next;
+	if (WARN_ON(bad)) {
 		pr_warn("vmm: kstack_free(%p, %zu): not a kernel stack", top, bytes);
-		WARN_ON(1);
 		return;
 	}
 	for (uint64_t i = 0; i < pages; i++) {
 		uint64_t pte;
 		uint64_t va = base + i * PAGE_SIZE;
 		if (!vmm_lookup(va, &pte, NULL)) {
-			pr_warn("vmm: kstack_free: page %#lx not mapped", (unsigned long)va);
+			pr_warn("vmm: kstack_free: page 0x%lx not mapped", (unsigned long)va);
 			continue;
 		}
 		vmm_unmap_page(va);
