@@ -38,7 +38,7 @@ NIC_MODELS = ("e1000", "e1000e", "none")
 GUEST_MAC = "52:54:00:12:34:56"
 
 # Where the kernel reads the interrupt mode from (harness.run --mode).
-MODE_KEY = "irqmode"
+MODE_KEY = "irq"  # issue 4: irq=level|edge|msi|msix
 MODES = ("level", "edge", "msi", "msix")
 
 
