@@ -226,14 +226,14 @@ void *kmalloc_aligned(size_t size, size_t align)
 	uint32_t need;
 	uint64_t f;
 
-	if (align < KMALLOC_ALIGN)
-		align = KMALLOC_ALIGN;
 	if ((align & (align - 1)) || align > PAGE_SIZE || size > HEAP_MAX_REQUEST) {
 		f = heap_lock();
 		hs.failures++;
 		heap_unlock(f);
 		return NULL;
 	}
+	if (align < KMALLOC_ALIGN)
+		align = KMALLOC_ALIGN;
 	need = (uint32_t)(((size + 15) & ~(size_t)15) + sizeof(struct blk));
 	if (need < MIN_BLOCK)
 		need = MIN_BLOCK;

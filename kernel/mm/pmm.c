@@ -319,6 +319,8 @@ static bool free_run_locked(uint64_t pa, size_t pages)
 		return false;
 	if (pa < bitmap_end && pa + pages * PAGE_SIZE > bitmap_start)
 		return false;
+	if (overlaps_deferred(pa, pa + pages * PAGE_SIZE))
+		return false; /* firmware's until pmm_release_deferred() */
 	for (size_t k = 0; k < pages; k++)
 		if (!bit_test(z->bits, idx + k))
 			return false;
