@@ -81,6 +81,22 @@ run: all cmdline
 debug: all cmdline
 	$(PY) -m harness.run --nic $(NIC) --gdb
 
+# ---------------------------------------------------------------- the lab
+# make flood [BUDGETS=1,4,16,64,300] [RATES=20000,...,max] [MODE=level]
+#            [NIC=e1000] [DURATION=3] [REPEATS=1]
+LAB_ARGS = $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(RATES),--rates $(RATES)) \
+           $(if $(MODE),--mode $(MODE)) $(if $(filter command line,$(origin NIC)),--nic $(NIC)) \
+           $(if $(DURATION),--duration $(DURATION)) $(if $(REPEATS),--repeats $(REPEATS))
+
+flood: all
+	$(PY) -m harness.lab flood $(LAB_ARGS)
+
+bench: all
+	$(PY) -m harness.lab bench $(LAB_ARGS)
+
+report: all
+	$(PY) -m harness.lab report $(LAB_ARGS)
+
 # ---------------------------------------------------------------- tests
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
