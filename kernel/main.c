@@ -17,6 +17,11 @@
 #include "kernel/irqflags.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
+#include "kernel/acpi.h"
+#include "kernel/arch/pic.h"
+#include "kernel/arch/lapic.h"
+#include "kernel/arch/ioapic.h"
+#include "kernel/timer.h"
 
 #define NAPILAB_VERSION "0.1"
 
@@ -49,6 +54,12 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 	cmdline_parse(boot_info.cmdline);    /* settings every later step reads */
 	pr_info("cmdline: '%s'", boot_info.cmdline);
 	mm_init();                           /* pages, our page tables (W^X), heap */
+	acpi_init();                         /* RSDP, XSDT, MADT, MCFG, FADT */
+	pic_init();                          /* 8259s out of the way: remapped, all masked */
+	lapic_init();                        /* xAPIC on, LINT1 = NMI, error/spurious vectors */
+	ioapic_init();                       /* every GSI masked until a driver routes it */
+	timer_init();                        /* TSC/LAPIC calibration, periodic tick at hz */
+	local_irq_enable();                  /* from here interrupts are delivered */
 
 	run_initcalls();                     /* drivers and protocols register themselves */
 	pr_info("napilab: ready");
