@@ -84,12 +84,20 @@ def test_heap_stress_leaves_no_leak(kernel):
 
 
 def test_no_page_is_writable_and_executable(kernel):
+    """W^X by walking every mapping, then by trying: a write into text and
+    rodata and a call into a data page must fault (and be fixed up)."""
     out = kernel.run("memtest wx", timeout=60)
     assert field(out, "text") == "R-X", out
     assert field(out, "rodata") == "R--", out
     assert field(out, "data") == "RW-", out
     assert field(out, "nxe") == "1" and field(out, "wp") == "1", out
     assert int(field(out, "wx_pages")) == 0, out
+    # and the CPU enforces it: probes through the exception table
+    assert field(out, "text_write") == "fault", out
+    assert field(out, "rodata_write") == "fault", out
+    assert field(out, "data_write") == "ok", out
+    assert field(out, "data_exec") == "fault", out
+    assert field(out, "null_read") == "fault", out
     # only the kernel's text is executable, and most of RAM is mapped
     m = mem(kernel)
     assert 0 < int(field(out, "exec_pages")) * 4 < m["kernel_image_kib"], out
