@@ -320,9 +320,25 @@ static int memtest_ioremap(void)
 		shell_error("memtest ioremap: %p %p pte 0x%lx", a, b, pte);
 		return 0;
 	}
+	/*
+	 * A 4 MiB window (mapped, never touched: no device access happens)
+	 * in the PCI hole below the IOAPIC: its aligned part must use 2 MiB
+	 * pages, uncached and not executable like the rest.
+	 */
+	uint64_t big_pa = 0xfc000000 - 0x3000;
+	uint8_t *big = ioremap(big_pa, 4 << 20);
+	int level = 0;
+	uint64_t aligned = (uint64_t)big + 0x3000; /* phys 0xfc000000 */
+	if (!big || ((uint64_t)big & 0x1fffff) != ((big_pa) & 0x1fffff) ||
+	    !vmm_lookup(aligned, &pte, &level) || level != 2 ||
+	    !(pte & (1ull << 4)) || !(pte & (1ull << 3)) || !(pte & PTE_NX) ||
+	    !vmm_lookup((uint64_t)big, NULL, &level) || level != 1) {
+		shell_error("memtest ioremap: large window %p level %d pte 0x%lx", big, level, pte);
+		return 0;
+	}
 	/* LAPIC version register (offset 0x30): low byte 0x1x for an APIC */
-	kprintf("memtest ioremap: window %p, same window for a sub-range, UC, lapic version 0x%x: ok\n",
-		a, a[0x30 / 4]);
+	kprintf("memtest ioremap: window %p, same window for a sub-range, UC, lapic version 0x%x; 4 MiB window %p with 2 MiB pages: ok\n",
+		a, a[0x30 / 4], big);
 	return 0;
 }
 

@@ -150,6 +150,25 @@ int vmm_map_page(uint64_t va, uint64_t pa, uint64_t flags)
 	return err;
 }
 
+/* Maps one 2 MiB page va -> pa (both 2 MiB aligned). 0, -EEXIST if
+ * anything is mapped there, -ENOMEM. For ioremap(); task context. */
+static int map_large(uint64_t va, uint64_t pa, uint64_t flags)
+{
+	uint64_t *pde, f;
+	int err = 0;
+
+	f = local_irq_save();
+	pde = walk(va, 2, true, false, &err);
+	if (pde && (*pde & PTE_P))
+		err = -EEXIST;
+	else if (pde)
+		*pde = pa | leaf_bits(flags) | PTE_PS; /* PAT (bit 12) left 0 */
+	local_irq_restore(f);
+	if (!err)
+		invlpg(va);
+	return err;
+}
+
 int vmm_unmap_page(uint64_t va)
 {
 	uint64_t *pte, f;
@@ -391,23 +410,34 @@ void *ioremap(uint64_t phys, size_t size)
 		}
 		slot = nr_windows++;
 	}
-	if (mmio_next + (pe - ps) + PAGE_SIZE > VMM_MMIO_BASE + VMM_MMIO_SIZE) {
+	/*
+	 * Windows of 2 MiB or more get a virtual start congruent to the
+	 * physical one modulo 2 MiB, so that every 2 MiB-aligned stretch
+	 * inside (a PCIe ECAM, a large BAR) is one PDE instead of 512 PTEs.
+	 */
+	uint64_t len = pe - ps, va0 = mmio_next;
+	if (len >= SZ_2M)
+		va0 = ((mmio_next + SZ_2M - 1) & ~(SZ_2M - 1)) + (ps & (SZ_2M - 1));
+	if (va0 + len + PAGE_SIZE > VMM_MMIO_BASE + VMM_MMIO_SIZE) {
 		pr_err("vmm: ioremap(0x%lx, %zu): MMIO region full", (unsigned long)phys, size);
 		goto out;
 	}
-	for (uint64_t off = 0; off < pe - ps; off += PAGE_SIZE) {
-		int err = vmm_map_page(mmio_next + off, ps + off, VMM_WRITE | VMM_UC);
+	for (uint64_t off = 0; off < len;) {
+		bool large = !((ps + off) & (SZ_2M - 1)) && off + SZ_2M <= len;
+		int err = large ? map_large(va0 + off, ps + off, VMM_WRITE | VMM_UC)
+				: vmm_map_page(va0 + off, ps + off, VMM_WRITE | VMM_UC);
 		if (err) {
 			pr_err("vmm: ioremap(0x%lx, %zu): map failed: %d",
 			       (unsigned long)phys, size, err);
 			goto out; /* the partial window is leaked: boot-time only */
 		}
+		off += large ? SZ_2M : PAGE_SIZE;
 	}
-	windows[slot] = (struct mmio_window){ .pa = ps, .size = pe - ps, .va = mmio_next };
-	va = mmio_next + (phys - ps);
+	windows[slot] = (struct mmio_window){ .pa = ps, .size = len, .va = va0 };
+	va = va0 + (phys - ps);
 	/* one unmapped page between windows catches a driver running off
 	 * the end of its registers */
-	mmio_next += (pe - ps) + PAGE_SIZE;
+	mmio_next = va0 + len + PAGE_SIZE;
 out:
 	local_irq_restore(f);
 	return (void *)va;
