@@ -22,6 +22,7 @@
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/ioapic.h"
 #include "kernel/timer.h"
+#include "kernel/trap.h"
 
 #define NAPILAB_VERSION "0.1"
 
@@ -47,6 +48,7 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 {
 	tsc_boot = rdtsc();
 	serial_init();                       /* console first: everything after may print */
+	trap_init();                         /* GDT, TSS, IDT: from here a fault is reported, not a triple fault */
 	if (!bi || bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION)
 		panic("boot: bad bootinfo at %p (magic/version mismatch)", bi);
 	memcpy(&boot_info, bi, sizeof(boot_info));
