@@ -398,6 +398,22 @@ void pmm_init(void)
 	if (err)
 		panic("pmm: bad UEFI memory map (desc_size %lu): %d",
 		      (unsigned long)boot_info.mmap_desc_size, err);
+	/* Only what the identity map covers may be handed out. */
+	for (unsigned i = 0; i < boot_memmap.nr_usable; i++)
+		if (boot_memmap.usable[i].end > PMM_PHYS_LIMIT) {
+			pr_warn("pmm: RAM above 1 TiB left unused");
+			boot_memmap.nr_usable = i + (boot_memmap.usable[i].start < PMM_PHYS_LIMIT);
+			if (boot_memmap.nr_usable > i)
+				boot_memmap.usable[i].end = PMM_PHYS_LIMIT;
+			break;
+		}
+	for (unsigned i = 0; i < boot_memmap.nr_deferred; i++)
+		if (boot_memmap.deferred[i].end > PMM_PHYS_LIMIT) {
+			boot_memmap.nr_deferred = i + (boot_memmap.deferred[i].start < PMM_PHYS_LIMIT);
+			if (boot_memmap.nr_deferred > i)
+				boot_memmap.deferred[i].end = PMM_PHYS_LIMIT;
+			break;
+		}
 	if (boot_memmap.nr_overflow)
 		pr_warn("pmm: %u memory ranges dropped (table full)", boot_memmap.nr_overflow);
 	if (pmm_init_ranges(&boot_memmap))

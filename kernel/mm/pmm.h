@@ -27,6 +27,10 @@
 #define PAGE_ALIGN_UP(x)   (((x) + PAGE_SIZE - 1) & PAGE_MASK)
 #define PAGE_ALIGN_DOWN(x) ((x) & PAGE_MASK)
 
+/* The identity map ends at 1 TiB (other regions follow, see vmm.h): RAM
+ * above is left unused. */
+#define PMM_PHYS_LIMIT (1ull << 40)
+
 /* RAM is identity-mapped: physical address == kernel virtual address. */
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 static inline uint64_t virt_to_phys(const void *va) { return (uint64_t)(uintptr_t)va; }

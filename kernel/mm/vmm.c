@@ -37,6 +37,8 @@ extern char __data_start[], __bss_end[], __kernel_end[];
 #define PTE_U    (1ull << 2)
 #define PTE_PWT  (1ull << 3)
 #define PTE_PCD  (1ull << 4)
+#define PTE_A    (1ull << 5)   /* set by the CPU on access */
+#define PTE_D    (1ull << 6)   /* set by the CPU on write (leaves only) */
 #define PTE_PS   (1ull << 7)   /* in a PDE/PDPTE: maps a 2 MiB/1 GiB page */
 #define PTE_G    (1ull << 8)   /* global: survives CR3 loads when CR4.PGE=1 */
 #define PTE_NX   (1ull << 63)  /* XD: honoured only when EFER.NXE=1 */
@@ -135,14 +137,16 @@ int vmm_map_page(uint64_t va, uint64_t pa, uint64_t flags)
 		return -EINVAL;
 	if ((flags & VMM_WRITE) && (flags & VMM_EXEC))
 		return -EINVAL; /* W^X */
+	if (!pml4)
+		return -EINVAL; /* before vmm_init() */
 	e = pa | leaf_bits(flags);
 	f = local_irq_save();
 	pte = walk(va, 1, true, flags & VMM_USER, &err);
 	if (pte) {
 		if (!(*pte & PTE_P))
 			*pte = e;
-		else if (*pte != e)
-			err = -EEXIST;
+		else if ((*pte & ~(PTE_A | PTE_D)) != e)
+			err = -EEXIST; /* the same mapping again is fine */
 	}
 	local_irq_restore(f);
 	if (!err)
@@ -174,7 +178,7 @@ int vmm_unmap_page(uint64_t va)
 	uint64_t *pte, f;
 	int err = 0;
 
-	if (va & (PAGE_SIZE - 1) || !canonical(va))
+	if (va & (PAGE_SIZE - 1) || !canonical(va) || !pml4)
 		return -EINVAL;
 	f = local_irq_save();
 	pte = walk(va, 1, false, false, &err);
@@ -324,9 +328,16 @@ void vmm_init(void)
 	table_pages = 1;
 	pml4 = phys_to_virt(pml4_phys);
 
-	/* All RAM: read-write, never executable. */
-	for (unsigned i = 0; i < mm->nr_ram; i++)
-		map_ram_around(mm->ram[i].start, mm->ram[i].end, ks, ke, ram_rw | nx_bit);
+	/* All RAM: read-write, never executable. Nothing at or above
+	 * PMM_PHYS_LIMIT (1 TiB), where the other regions start. */
+	for (unsigned i = 0; i < mm->nr_ram; i++) {
+		uint64_t e = mm->ram[i].end < PMM_PHYS_LIMIT ? mm->ram[i].end : PMM_PHYS_LIMIT;
+		if (mm->ram[i].start < e)
+			map_ram_around(mm->ram[i].start, e, ks, ke, ram_rw | nx_bit);
+	}
+	_Static_assert(PMM_PHYS_LIMIT <= VMM_MMIO_BASE, "identity map below the other regions");
+	if (mm->ram_top > PMM_PHYS_LIMIT)
+		pr_warn("vmm: RAM above 1 TiB is not mapped");
 	/* ACPI tables (reclaim and NVS): read-only, never executable. */
 	for (unsigned i = 0; i < mm->nr_acpi; i++)
 		map_ram_around(mm->acpi[i].start, mm->acpi[i].end, ks, ke, ro | nx_bit);
@@ -371,6 +382,10 @@ void *ioremap(uint64_t phys, size_t size)
 {
 	uint64_t ps, pe, va = 0, f;
 
+	if (!pml4) {
+		pr_err("vmm: ioremap(0x%lx) before vmm_init()", (unsigned long)phys);
+		return NULL;
+	}
 	if (!size)
 		size = 1;
 	ps = PAGE_ALIGN_DOWN(phys);
@@ -451,6 +466,9 @@ void *kstack_alloc(size_t bytes)
 	uint64_t f = local_irq_save();
 	uint64_t guard = stack_next;
 	uint64_t base = guard + PAGE_SIZE;
+
+	if (!pml4)
+		panic("vmm: kstack_alloc() before vmm_init()");
 
 	if (base + pages * PAGE_SIZE > VMM_STACK_BASE + VMM_STACK_SIZE)
 		panic("vmm: kernel stack region exhausted");

@@ -1,15 +1,17 @@
 /*
  * vmm.h - the kernel's own 4-level page tables.
  *
- * Layout (virtual addresses):
- *   0 .. top of RAM / 4 GiB   identity map of RAM (RW, NX) and of the ACPI
- *                             tables (R, NX); the kernel image inside it
- *                             with 4 KiB pages and W^X (text R-X, rodata R--,
- *                             data/bss RW-). Page 0 is never mapped, so a
- *                             NULL dereference faults.
+ * Layout (virtual addresses), all in the lower half (PML4 slots 0-4):
+ *   identity (va == pa)       every RAM range of the UEFI map (RW, NX) and
+ *                             the ACPI tables (R, NX); the kernel image
+ *                             inside it with 4 KiB pages and W^X (text R-X,
+ *                             rodata R--, data/bss RW-). Page 0 is never
+ *                             mapped, so a NULL dereference faults. MMIO
+ *                             is NOT identity-mapped: use ioremap().
  *   VMM_MMIO_BASE ...         ioremap() windows, uncached (PCD|PWT).
  *   VMM_STACK_BASE ...        kernel stacks, each with an unmapped guard
  *                             page below it.
+ *   VMM_DEMAND_BASE ...       left empty for demand-paging tests.
  *
  * Every mapping is either writable or executable, never both.
  */
@@ -27,7 +29,8 @@
 #define VMM_USER  (1u << 2)
 #define VMM_UC    (1u << 3)   /* uncached: PCD|PWT, for MMIO */
 
-/* Virtual regions, both above the identity map (PML4 slots 2 and 3). */
+/* Virtual regions above the identity map: PML4 slots 2, 3 and 4 (the
+ * identity map stays below 1 TiB; vmm_init() ignores RAM above that). */
 #define VMM_MMIO_BASE  0x0000010000000000ull  /* 1 TiB */
 #define VMM_MMIO_SIZE  0x0000008000000000ull  /* 512 GiB */
 #define VMM_STACK_BASE 0x0000018000000000ull  /* 1.5 TiB */
@@ -40,7 +43,8 @@
 /*
  * Maps one 4 KiB page va -> pa with `flags`, allocating page-table pages as
  * needed. Returns 0, -EINVAL (unaligned, non-canonical, W and X together,
- * or va inside a 2 MiB mapping), -EEXIST (already mapped to another pa),
+ * va inside a 2 MiB mapping, or before vmm_init()), -EEXIST (already
+ * mapped differently; the identical mapping again returns 0),
  * -ENOMEM. Flushes the TLB entry. Task context, or the #PF handler; takes
  * the vmm lock with interrupts off.
  */
