@@ -30,7 +30,6 @@
 #include "kernel/lib/json.h"
 
 #define CAL_MS        50
-#define CAL_RUNS      3
 #define CAL_PIT_COUNT ((PIT_HZ * CAL_MS + 500) / 1000)   /* 59659 */
 /* Bound on the polls of one 50 ms window. A port read takes about a
  * microsecond on hardware and under TCG, so 20M polls (~20 s) only ends
@@ -46,7 +45,9 @@ static uint64_t lapic_hz;          /* LAPIC timer counts per second */
 static uint32_t initial_count;     /* periodic reload value */
 static uint64_t tick_tsc_start;    /* TSC and jiffies when the tick started */
 static uint64_t tick_jiffies_start;
-static uint32_t cal_spread_ppm;    /* (max - min) / median of the TSC runs */
+static uint32_t cal_spread_ppm;    /* (max - min) / median of the good runs */
+static uint32_t cal_unc_ppm;       /* timestamp uncertainty of the run used */
+static unsigned cal_runs;          /* PIT windows measured */
 static int64_t pm_dev_ppm;         /* PM timer vs PIT, parts per million */
 static bool pm_checked;
 
@@ -96,48 +97,120 @@ static void timer_tick(struct trap_frame *tf, void *ctx)
 
 /* ---- calibration -------------------------------------------------------- */
 
-struct cal_run {
-	uint64_t tsc;
-	uint32_t lapic;
-	uint32_t pm;
+/*
+ * Every clock reading is taken between two TSC reads (a "stamp"). Under
+ * TCG on a busy host the vCPU thread can be descheduled for milliseconds
+ * between any two instructions; the width of a stamp bounds how far off
+ * its timestamp can be, and a run whose stamps add up to more than
+ * CAL_MAX_UNC_PPM of the window is thrown away and repeated. From up to
+ * CAL_MAX_RUNS windows, the median of the first CAL_GOOD_RUNS good ones is
+ * used (or the tightest one, with a warning, if too few were good).
+ *
+ * The TSC is measured against the PIT window; the LAPIC timer and the PM
+ * timer are then measured against the TSC over (nearly) the same window.
+ */
+#define CAL_MAX_RUNS    10
+#define CAL_GOOD_RUNS   3
+#define CAL_MAX_UNC_PPM 1000   /* 50 us of a 50 ms window */
+
+struct stamp {
+	uint64_t before, after;   /* TSC around one clock read or write */
 };
 
-/* One PIT window. Each clock is read in the same order at both ends, so
- * the time one read takes cancels out. IF=0. */
+struct cal_run {
+	uint64_t tsc_khz;
+	uint64_t lapic_hz;
+	int64_t pm_ppm;           /* PM timer rate vs. its nominal rate */
+	uint32_t unc_ppm;         /* stamp widths relative to the window */
+};
+
+static uint64_t stamp_mid(struct stamp s)
+{
+	return s.before + (s.after - s.before) / 2;
+}
+
+/* Stamp widths of an interval [a, b] relative to its length, in ppm. */
+static uint32_t unc_ppm(struct stamp a, struct stamp b)
+{
+	uint64_t len = stamp_mid(b) - stamp_mid(a);
+	uint64_t w = (a.after - a.before) + (b.after - b.before);
+	return len ? (uint32_t)(w * 1000000 / len) : UINT32_MAX;
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+/* One PIT window. IF=0. */
 static int calibrate_once(uint16_t pm_port, struct cal_run *r)
 {
+	struct stamp start, end, lap0, lap1, pm0 = { 0, 0 }, pm1 = { 0, 0 };
+	uint32_t l0, l1, p0 = 0, p1 = 0;
 	unsigned long polls = 0;
 
 	lapic_timer_start(0xffffffffu, LAPIC_TIMER_VECTOR, LAPIC_TIMER_ONESHOT | LAPIC_TIMER_NOIRQ);
-	pit_ch2_start(CAL_PIT_COUNT);
-	uint64_t t0 = rdtsc();
-	uint32_t l0 = lapic_timer_current();
-	uint32_t p0 = pm_port ? inl(pm_port) : 0;
-	while (!pit_ch2_done()) {
+	pit_ch2_load(CAL_PIT_COUNT);
+	start.before = rdtsc();
+	pit_ch2_go(CAL_PIT_COUNT);
+	start.after = rdtsc();
+	l0 = lapic_timer_current();
+	lap0 = (struct stamp){ start.after, rdtsc() };
+	if (pm_port) {
+		p0 = inl(pm_port);
+		pm0 = (struct stamp){ lap0.after, rdtsc() };
+	}
+
+	/* OUT rose after the TSC read that preceded the last poll seeing it
+	 * low, and before the TSC read that follows the poll seeing it high. */
+	uint64_t last_low = start.before;
+	for (;;) {
+		uint64_t t = rdtsc();
+		if (pit_ch2_done()) {
+			end = (struct stamp){ last_low, rdtsc() };
+			break;
+		}
+		last_low = t;
 		if (++polls > CAL_MAX_POLLS) {
 			lapic_timer_stop();
 			return -ETIMEDOUT;
 		}
 	}
-	uint64_t t1 = rdtsc();
-	uint32_t l1 = lapic_timer_current();
-	uint32_t p1 = pm_port ? inl(pm_port) : 0;
+	l1 = lapic_timer_current();
+	lap1 = (struct stamp){ end.after, rdtsc() };
+	if (pm_port) {
+		p1 = inl(pm_port);
+		pm1 = (struct stamp){ lap1.after, rdtsc() };
+	}
 	lapic_timer_stop();
 
-	r->tsc = t1 - t0;
-	r->lapic = l0 - l1;                      /* counts down */
-	/* The PM timer has 24 or 32 bits (FADT TMR_VAL_EXT); the low 24 bits
-	 * of the difference are right for both, as the window is far shorter
-	 * than the 4.7 s a 24-bit counter takes to wrap. */
-	r->pm = (p1 - p0) & 0xffffffu;
+	/* The PIT window is CAL_PIT_COUNT / PIT_HZ seconds. */
+	uint64_t pit_tsc = stamp_mid(end) - stamp_mid(start);
+	r->tsc_khz = pit_tsc * PIT_HZ / ((uint64_t)CAL_PIT_COUNT * 1000);
+	r->unc_ppm = max_u32(unc_ppm(start, end), unc_ppm(lap0, lap1));
+	uint64_t lap_tsc = stamp_mid(lap1) - stamp_mid(lap0);
+	/* counts (< 2^32) * kHz (< 2^24) * 1000 stays far below 2^64 */
+	r->lapic_hz = lap_tsc ? (uint64_t)(l0 - l1) * r->tsc_khz * 1000 / lap_tsc : 0;
+	r->pm_ppm = 0;
+	if (pm_port) {
+		/* 24 or 32 bits (FADT TMR_VAL_EXT): the low 24 bits of the
+		 * difference are right for both over 50 ms (a 24-bit counter
+		 * wraps after 4.7 s). */
+		uint64_t ticks = (p1 - p0) & 0xffffffu;
+		uint64_t pm_tsc = stamp_mid(pm1) - stamp_mid(pm0);
+		uint64_t pm_hz = pm_tsc ? ticks * r->tsc_khz * 1000 / pm_tsc : 0;
+		r->pm_ppm = ((int64_t)pm_hz - ACPI_PM_TIMER_HZ) * 1000000 / ACPI_PM_TIMER_HZ;
+		r->unc_ppm = max_u32(r->unc_ppm, unc_ppm(pm0, pm1));
+	}
 	return 0;
 }
 
-static void sort_u64(uint64_t *v, unsigned n)
+/* Sorts runs by TSC rate (insertion sort: at most CAL_GOOD_RUNS items). */
+static void sort_runs(struct cal_run *v, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
+		for (unsigned j = i; j > 0 && v[j - 1].tsc_khz > v[j].tsc_khz; j--) {
+			struct cal_run t = v[j];
 			v[j] = v[j - 1];
 			v[j - 1] = t;
 		}
@@ -146,51 +219,55 @@ static void sort_u64(uint64_t *v, unsigned n)
 static int calibrate(void)
 {
 	uint16_t pm_port = acpi_pm_timer_port();
-	struct cal_run runs[CAL_RUNS];
-	uint64_t tsc[CAL_RUNS], lap[CAL_RUNS], pm[CAL_RUNS];
+	struct cal_run good[CAL_GOOD_RUNS], best = { .unc_ppm = UINT32_MAX }, r;
+	unsigned nr_good = 0, runs = 0;
 
-	for (unsigned i = 0; i < CAL_RUNS; i++) {
-		int err = calibrate_once(pm_port, &runs[i]);
+	while (runs < CAL_MAX_RUNS && nr_good < CAL_GOOD_RUNS) {
+		int err = calibrate_once(pm_port, &r);
+		runs++;
 		if (err) {
 			pr_err("timer: PIT channel 2 never reached zero: cannot calibrate");
 			return err;
 		}
-		tsc[i] = runs[i].tsc;
-		lap[i] = runs[i].lapic;
-		pm[i] = runs[i].pm;
+		pr_debug("timer: calibration run %u: TSC %lu kHz, LAPIC %lu Hz, PM %ld ppm, +-%u ppm",
+			 runs, (unsigned long)r.tsc_khz, (unsigned long)r.lapic_hz,
+			 (long)r.pm_ppm, r.unc_ppm);
+		if (r.unc_ppm < best.unc_ppm)
+			best = r;
+		if (r.unc_ppm <= CAL_MAX_UNC_PPM)
+			good[nr_good++] = r;
 	}
-	sort_u64(tsc, CAL_RUNS);
-	sort_u64(lap, CAL_RUNS);
-	sort_u64(pm, CAL_RUNS);
-
-	/* The window is CAL_PIT_COUNT / PIT_HZ seconds. */
-	uint64_t tsc_med = tsc[CAL_RUNS / 2], lap_med = lap[CAL_RUNS / 2];
-	tsc_khz = tsc_med * PIT_HZ / ((uint64_t)CAL_PIT_COUNT * 1000);
-	lapic_hz = lap_med * PIT_HZ / CAL_PIT_COUNT;
-	cal_spread_ppm = (uint32_t)((tsc[CAL_RUNS - 1] - tsc[0]) * 1000000 / tsc_med);
-
-	if (pm_port && pm[CAL_RUNS / 2]) {
-		/* ppm by which the PM timer's view of the window differs from
-		 * the PIT's: pm * PIT_HZ versus count * PM_HZ. */
-		int64_t pm_scaled = (int64_t)pm[CAL_RUNS / 2] * PIT_HZ;
-		int64_t pit_scaled = (int64_t)CAL_PIT_COUNT * ACPI_PM_TIMER_HZ;
-		pm_dev_ppm = (pm_scaled - pit_scaled) * 1000000 / pit_scaled;
-		pm_checked = true;
+	cal_runs = runs;
+	if (nr_good == CAL_GOOD_RUNS) {
+		sort_runs(good, nr_good);
+		r = good[nr_good / 2];
+		cal_spread_ppm = (uint32_t)((good[nr_good - 1].tsc_khz - good[0].tsc_khz) * 1000000 /
+					    r.tsc_khz);
+	} else {
+		r = best;
+		pr_warn("timer: only %u of %u calibration windows were undisturbed; using the best (+-%u ppm)",
+			nr_good, runs, best.unc_ppm);
 	}
+	tsc_khz = r.tsc_khz;
+	lapic_hz = r.lapic_hz;
+	cal_unc_ppm = r.unc_ppm;
 	if (!tsc_khz || !lapic_hz) {
 		pr_err("timer: calibration gave TSC %lu kHz, LAPIC timer %lu Hz",
 		       (unsigned long)tsc_khz, (unsigned long)lapic_hz);
 		return -EIO;
 	}
-	pr_info("timer: TSC %lu kHz, LAPIC timer %lu Hz (bus / %d), %d x %d ms against PIT ch2, spread %u ppm",
-		(unsigned long)tsc_khz, (unsigned long)lapic_hz, LAPIC_TIMER_DIVIDE,
-		CAL_RUNS, CAL_MS, cal_spread_ppm);
-	if (pm_checked) {
+	pr_info("timer: TSC %lu kHz, LAPIC timer %lu Hz (bus / %d), from %u x %d ms PIT ch2 windows (+-%u ppm, spread %u ppm)",
+		(unsigned long)tsc_khz, (unsigned long)lapic_hz, LAPIC_TIMER_DIVIDE, runs, CAL_MS,
+		cal_unc_ppm, cal_spread_ppm);
+	if (pm_port) {
+		pm_dev_ppm = r.pm_ppm;
+		pm_checked = true;
 		int64_t a = pm_dev_ppm < 0 ? -pm_dev_ppm : pm_dev_ppm;
 		if (a > 10000)
-			pr_warn("timer: ACPI PM timer disagrees with the PIT by %ld ppm", (long)pm_dev_ppm);
+			pr_warn("timer: ACPI PM timer runs %ld ppm off its nominal rate by this TSC: "
+				"the calibration is suspect", (long)pm_dev_ppm);
 		else
-			pr_info("timer: ACPI PM timer at port 0x%x agrees within %ld ppm",
+			pr_info("timer: cross-check: ACPI PM timer (port 0x%x) within %ld ppm of nominal",
 				pm_port, (long)a);
 	}
 	return 0;
@@ -254,6 +331,8 @@ static void timer_stats(struct json *j)
 	json_u64(j, "lapic_timer_initial_count", initial_count);
 	json_u64(j, "ticks", jiffies);
 	json_u64(j, "measured_hz_x1000", measured_mhz());
+	json_u64(j, "calibration_runs", cal_runs);
+	json_u64(j, "calibration_uncertainty_ppm", cal_unc_ppm);
 	json_u64(j, "calibration_spread_ppm", cal_spread_ppm);
 	if (pm_checked)
 		json_i64(j, "pm_timer_deviation_ppm", pm_dev_ppm);

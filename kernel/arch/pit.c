@@ -20,14 +20,18 @@
 #define NMI_SC_SPKR    0x02        /* channel 2 output to the speaker */
 #define NMI_SC_OUT2    0x20        /* channel 2 output (read only) */
 
-void pit_ch2_start(uint16_t count)
+void pit_ch2_load(uint16_t count)
 {
 	/* Gate high so the counter runs, speaker off so nothing beeps. */
 	outb(PORT_NMI_SC, (inb(PORT_NMI_SC) & ~NMI_SC_SPKR) | NMI_SC_GATE2);
 	outb(PIT_CMD, PIT_SEL_CH2 | PIT_ACCESS_LOHI | PIT_MODE0);
 	outb(PIT_CH2, count & 0xff);
-	/* Mode 0: writing the MSB loads the count and starts the countdown,
-	 * with OUT low until it reaches zero. */
+}
+
+void pit_ch2_go(uint16_t count)
+{
+	/* Mode 0, LSB/MSB access: the count is loaded, and counting starts
+	 * with OUT low, when the second byte is written (82C54, mode 0). */
 	outb(PIT_CH2, count >> 8);
 }
 

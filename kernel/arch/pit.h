@@ -18,9 +18,14 @@
 
 #define PIT_HZ 1193182u   /* input clock: 14.31818 MHz / 12 */
 
-/* Loads channel 2 in mode 0 (interrupt on terminal count) with `count`
- * and opens its gate: the output goes high `count` PIT ticks later. */
-void pit_ch2_start(uint16_t count);
+/* Programs channel 2 for a one-shot countdown (mode 0) and writes the low
+ * byte of `count`; nothing counts until pit_ch2_go(). Opens the gate and
+ * keeps the speaker off. */
+void pit_ch2_load(uint16_t count);
+/* Writes the high byte: the countdown starts at this port write (one
+ * instruction, so a caller can bracket it tightly with TSC reads), and
+ * OUT goes high `count` PIT ticks later. */
+void pit_ch2_go(uint16_t count);
 /* True once the channel 2 countdown has reached zero. */
 bool pit_ch2_done(void);
 /* Puts channel 0 in one-shot mode so that it stops raising IRQ 0 (and

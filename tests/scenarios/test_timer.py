@@ -55,10 +55,14 @@ def test_timer_stats_are_consistent(boot, hz):
     # In-guest tick rate against the TSC since the tick started.
     assert abs(t["measured_hz_x1000"] / 1000 - hz) <= TOLERANCE * hz, t
     assert t["ticks"] > 0
-    # Three 50 ms calibration windows should agree closely.
-    assert t["calibration_spread_ppm"] < 20_000, t
-    if "pm_timer_deviation_ppm" in t:   # the ACPI PM timer cross-check
-        assert abs(t["pm_timer_deviation_ppm"]) < 10_000, t
+    # The calibration window used had tight timestamps, and the windows
+    # that were kept agree with each other.
+    assert t["calibration_uncertainty_ppm"] <= 10_000, t
+    assert t["calibration_spread_ppm"] < 5_000, t
+    # Independent cross-check: the ACPI PM timer (3.579545 MHz) measured
+    # with the calibrated TSC runs at its nominal rate.
+    assert "pm_timer_deviation_ppm" in t, "q35 has a PM timer: the cross-check did not run"
+    assert abs(t["pm_timer_deviation_ppm"]) < 5_000, t
 
 
 def test_uptime_follows_host_time(kernel):
