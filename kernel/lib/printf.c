@@ -55,10 +55,12 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		bool left = false, zero = false;
+		bool left = false, zero = false, alt = false;
 		for (;; fmt++) {
 			if (*fmt == '-')
 				left = true;
+			else if (*fmt == '#')
+				alt = true;
 			else if (*fmt == '0')
 				zero = true;
 			else
@@ -128,6 +130,11 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else if (lng <= -2)
 				v = (unsigned char)v;
 			unsigned base = *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16;
+			if (alt && base == 16) { /* "%#x": 0x prefix, counted in the width */
+				put(&o, '0');
+				put(&o, *fmt == 'X' ? 'X' : 'x');
+				width = width > 2 ? width - 2 : 0;
+			}
 			put_num(&o, v, base, *fmt == 'X', false, width, left, zero);
 			break;
 		}

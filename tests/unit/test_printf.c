@@ -36,6 +36,8 @@ static void test_printf(void)
 	CHECK_STR(fmt("%zu", (size_t)7), "7");
 	CHECK_STR(fmt("%*d", 4, 7), "   7");
 	CHECK_STR(fmt("%q"), "%q");
+	CHECK_STR(fmt("%#lx", 0x1f000ul), "0x1f000");
+	CHECK_STR(fmt("%#010x", 0xabu), "0x000000ab");
 
 	/* truncation: always NUL-terminated, returns the untruncated length */
 	char small[5];
