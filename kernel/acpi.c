@@ -4,7 +4,9 @@
  *
  * The tables live in firmware memory (EfiACPIReclaimMemory/NVS) that the
  * kernel's page tables identity-map read-only (kernel/mm/vmm.h), so a
- * table's physical address is also its address here (phys_to_virt). The
+ * table's physical address is also its address here (phys_to_virt); every
+ * range is checked to be mapped before it is read. acpi_init() must
+ * therefore run after mm_init(). The
  * parsed MADT, MCFG and FADT are copied into this file's statics at boot,
  * and the rest of the kernel asks through the functions below.
  *
@@ -15,6 +17,7 @@
 #include "kernel/acpi.h"
 #include "kernel/arch/ioapic.h"
 #include "kernel/mm/pmm.h"
+#include "kernel/mm/vmm.h"
 #include "kernel/printk.h"
 #include "kernel/shell.h"
 #include "kernel/registry.h"
@@ -53,17 +56,31 @@ static const void *acpi_va(uint64_t phys)
 }
 
 /*
+ * True if [phys, phys + len) is mapped. The kernel maps the firmware's
+ * ACPI ranges (and the RSDP's page); a table the firmware put anywhere
+ * else would fault on first touch, so it is reported and skipped instead.
+ */
+static bool acpi_mapped(uint64_t phys, uint64_t len)
+{
+	uint64_t end = phys + len;
+	for (uint64_t p = phys & ~0xfffull; p < end; p += 0x1000)
+		if (!vmm_lookup(p, NULL, NULL))
+			return false;
+	return true;
+}
+
+/*
  * Maps and validates the table at phys: its header must be readable (36
  * bytes), its length sane, its checksum zero, and its signature sig if sig
  * is not NULL. Returns the table or NULL.
  */
 static const void *acpi_table_at(uint64_t phys, const char *sig, uint32_t *len_out)
 {
-	if (!phys)
+	if (!phys || !acpi_mapped(phys, ACPI_HDR_LEN))
 		return NULL;
 	const void *t = acpi_va(phys);
 	uint32_t len = acpi_table_len(t);
-	if (len < ACPI_HDR_LEN || len > ACPI_TABLE_MAX_LEN)
+	if (len < ACPI_HDR_LEN || len > ACPI_TABLE_MAX_LEN || !acpi_mapped(phys, len))
 		return NULL;
 	if (acpi_check_table(t, len, sig))
 		return NULL;
@@ -76,6 +93,11 @@ static void record_table(uint64_t phys)
 {
 	if (nr_tables == ACPI_MAX_TABLES) {
 		pr_warn("acpi: more than %d tables, 0x%lx not recorded", ACPI_MAX_TABLES,
+			(unsigned long)phys);
+		return;
+	}
+	if (!acpi_mapped(phys, ACPI_HDR_LEN)) {
+		pr_warn("acpi: table at 0x%lx is outside the mapped ACPI memory; ignored",
 			(unsigned long)phys);
 		return;
 	}
@@ -128,9 +150,15 @@ int acpi_init(void)
 		pr_err("acpi: the loader found no RSDP: no APIC, PCI ECAM or PM timer data");
 		return -ENODEV;
 	}
+	if (!acpi_mapped(boot_info.acpi_rsdp_phys, ACPI_RSDP_V1_LEN)) {
+		pr_err("acpi: RSDP at 0x%lx is not mapped", (unsigned long)boot_info.acpi_rsdp_phys);
+		return -EFAULT;
+	}
 	const uint8_t *p = acpi_va(boot_info.acpi_rsdp_phys);
 	/* A revision-0 RSDP is only 20 bytes: read more only if it says so. */
 	size_t avail = p[ACPI_RSDP_OFF_REVISION] >= 2 ? ACPI_RSDP_V2_LEN : ACPI_RSDP_V1_LEN;
+	if (!acpi_mapped(boot_info.acpi_rsdp_phys, avail))
+		avail = ACPI_RSDP_V1_LEN;
 	int err = acpi_parse_rsdp(p, avail, &rsdp);
 	if (err) {
 		pr_err("acpi: RSDP at 0x%lx is invalid (signature or checksum)",

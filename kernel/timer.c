@@ -310,6 +310,16 @@ static uint64_t measured_mhz(void)
 	return (jiffies - tick_jiffies_start) * 1000000000ull / us;
 }
 
+/* Ticks that should have happened by the TSC since the tick started. More
+ * than `ticks` when interrupts were off for longer than a tick period: the
+ * LAPIC keeps one pending timer interrupt (one IRR bit), the rest are lost. */
+static uint64_t expected_ticks(void)
+{
+	if (!tick_tsc_start || !tsc_khz)
+		return 0;
+	return (rdtsc() - tick_tsc_start) / (tsc_khz * 1000 / hz);
+}
+
 /* ---- shell and stats ---------------------------------------------------- */
 
 static int cmd_ticks(int argc, char **argv)
@@ -330,6 +340,7 @@ static void timer_stats(struct json *j)
 	json_u64(j, "lapic_timer_hz", lapic_hz);
 	json_u64(j, "lapic_timer_initial_count", initial_count);
 	json_u64(j, "ticks", jiffies);
+	json_u64(j, "ticks_expected", tick_jiffies_start + expected_ticks());
 	json_u64(j, "measured_hz_x1000", measured_mhz());
 	json_u64(j, "calibration_runs", cal_runs);
 	json_u64(j, "calibration_uncertainty_ppm", cal_unc_ppm);

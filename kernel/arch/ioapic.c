@@ -116,6 +116,9 @@ int ioapic_init(void)
 		 */
 		for (unsigned pin = 0; pin < io->nr_entries; pin++)
 			rte_write(io, pin, IOAPIC_RTE_MASKED);
+		/* MADT NMI sources (5.2.12.6) would be programmed here with NMI
+		 * delivery; QEMU's MADT has none, and acpi shows any that a
+		 * firmware lists. */
 		local_irq_restore(flags);
 		nr_ioapics++;
 		pr_info("apic: IOAPIC id %u version 0x%x at 0x%lx, GSI %u-%u, all %u entries masked",
