@@ -101,13 +101,15 @@ report: all
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 HCFLAGS   := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude -I. \
-             -Itests/unit -DHOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer
+             -Itests/unit -DHOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/.deps $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	gcc $(HCFLAGS) $< -o $@
 
 # Runs every unit test even after a failure, then fails if any did.
+-include $(UNIT_BINS:=.d)
+
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 
