@@ -1,0 +1,315 @@
+"""The flood lab's pure parts, without a boot: counter flattening, the
+accounting identity, records, aggregation, the table, argument parsing,
+and the files (CSV, JSON, PNG) written from synthetic results.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from harness import accounting as acc  # noqa: E402
+from harness.lab import cli, results, table  # noqa: E402
+
+# A guest `stats` reply shaped like net/netctl.c's sections (and the
+# driver's as guest_counters() expects it).
+STATS0 = {
+    "net": {"rx_frames": 100, "outcomes": {"sink": 90, "echoed": 0, "answered": 6,
+                                           "consumed": 1, "dropped": 3},
+            "unaccounted": 0,
+            "drops": {"runt": 1, "udp_csum": 2, "not_for_us": 0},
+            "napi": {"weight": 64, "budget": 300, "budget_us": 2000, "polls": 10,
+                     "packets": 100, "polls_full_weight": 1, "time_squeeze": 0,
+                     "hist": {"0": 1, "1": 2, "2-3": 3, "full": 1}},
+            "pool": {"total": 1024, "free": 1000, "min_free": 900, "alloc_fail": 0}},
+    "sink": {"received": 90, "gaps": 0, "duplicates": 0, "reordered": 0,
+             "highest_seq": 89, "bytes": 1000, "short": 0},
+    "softirq": {"NET_RX": {"raised": 5, "run": 5, "restarts": 0, "to_ksoftirqd": 0},
+                "pending": 0},
+    "e1000": {"irq": {"count": 12, "spurious": 0}, "hw": {"mpc": 0, "rnbc": 0},
+              "rx": {"drops": {"bad_desc": 0}, "high_water": 10}},
+}
+
+
+def after_stats(delivered=1000, net_drops=None, drv_drops=None, mpc=0,
+                irqs=5, foreign=0, squeeze=3):
+    s = copy.deepcopy(STATS0)
+    s["sink"]["received"] += delivered
+    s["sink"]["highest_seq"] += delivered
+    for k, v in (net_drops or {}).items():
+        s["net"]["drops"][k] = s["net"]["drops"].get(k, 0) + v
+    for k, v in (drv_drops or {}).items():
+        s["e1000"]["rx"]["drops"][k] = s["e1000"]["rx"]["drops"].get(k, 0) + v
+    s["e1000"]["hw"]["mpc"] += mpc
+    s["e1000"]["irq"]["count"] += irqs
+    s["net"]["outcomes"]["answered"] += foreign
+    s["net"]["napi"]["time_squeeze"] += squeeze
+    s["net"]["napi"]["polls"] += 20
+    s["e1000"]["rx"]["high_water"] = 255
+    return s
+
+
+def gdelta(**kw):
+    return acc.delta(acc.guest_counters(STATS0), acc.guest_counters(after_stats(**kw)))
+
+
+# ------------------------------------------------------------ counters
+def test_guest_counters_flattens_every_section():
+    g = acc.guest_counters(STATS0)
+    assert g["delivered"] == 90
+    assert g["foreign"] == 7            # answered 6 + consumed 1
+    assert g["net_drop.udp_csum"] == 2
+    assert g["driver_drop.bad_desc"] == 0
+    assert g["interrupts"] == 12 and g["missed_nic"] == 0
+    assert g["polls_full_weight"] == 1 and g["budget"] == 300
+    assert g["ksoftirqd"] == 0 and g["ring_high_water"] == 10
+    assert not any(k.startswith("missing.") for k in g)
+
+
+def test_guest_counters_marks_missing_sections():
+    g = acc.guest_counters({"sink": {"received": 3}})
+    assert g["missing.net"] == 1 and g["missing.e1000"] == 1
+    assert g["delivered"] == 3 and g["interrupts"] == 0
+
+
+def test_delta_subtracts_counters_keeps_gauges():
+    d = gdelta(delivered=500, irqs=7)
+    assert d["delivered"] == 500 and d["interrupts"] == 7
+    assert d["budget"] == 300                    # gauge: value after
+    assert d["ring_high_water"] == 255           # gauge
+    assert d["time_squeeze"] == 3 and d["polls"] == 20
+
+
+def test_delta_refuses_counters_going_backwards():
+    with pytest.raises(ValueError, match="backwards"):
+        acc.delta(acc.guest_counters(after_stats()), acc.guest_counters(STATS0))
+
+
+# ------------------------------------------------------------ identity
+def test_reconcile_all_delivered():
+    a = acc.reconcile(1000, gdelta(delivered=1000),
+                      acc.HostCounts(tap_read=1000, tap_dropped=0, qdisc_dropped=0))
+    assert a.unexplained == 0 and a.queued == 0 and a.ok
+    assert a.where_lost() == "-"
+
+
+def test_reconcile_every_place_a_frame_can_go():
+    # 10000 sent: 6000 delivered, 30 net drops + 5 driver drops, 15 missed by
+    # the NIC, 3000 dropped by tun, 900 by the qdisc, 50 in the qdisc's
+    # backlog; 20 frames still in the tun ring; 4 foreign frames read by QEMU.
+    d = gdelta(delivered=6000, net_drops={"udp_csum": 30}, drv_drops={"bad_desc": 5},
+               mpc=15, foreign=4)
+    read = 6000 + 30 + 5 + 15 + 4
+    h = acc.HostCounts(tap_read=read, tap_dropped=3000, qdisc_dropped=900,
+                       qdisc_backlog=50)
+    a = acc.reconcile(10000, d, h)
+    assert a.dropped_guest == {"net.udp_csum": 30, "driver.bad_desc": 5}
+    assert a.missed_nic == 15 and a.dropped_host == 3900
+    assert a.dropped_host_where == "tap+qdisc"
+    assert a.queued_tun == 10000 - 6000 - 30 - 5 - 15 - 3900 - 50 and a.queued == 50 + a.queued_tun
+    assert a.unexplained == 0 and a.ok, a.problems
+    assert a.where_lost().startswith("host tap+qdisc 3900")
+
+
+def test_reconcile_flags_a_frame_qemu_read_but_guest_never_counted():
+    a = acc.reconcile(1000, gdelta(delivered=998),
+                      acc.HostCounts(tap_read=999, tap_dropped=1, qdisc_dropped=0))
+    assert a.unexplained == 1 and not a.ok
+    assert "unexplained" in a.problems[0]
+    assert "UNEXPLAINED" in a.where_lost()
+
+
+def test_reconcile_flags_guest_counting_more_than_was_read():
+    a = acc.reconcile(100, gdelta(delivered=101),
+                      acc.HostCounts(tap_read=100, tap_dropped=0, qdisc_dropped=0))
+    assert a.unexplained == -1 and not a.ok
+
+
+def test_reconcile_flags_tap_reading_more_than_sent():
+    a = acc.reconcile(100, gdelta(delivered=100),
+                      acc.HostCounts(tap_read=105, tap_dropped=0, qdisc_dropped=0))
+    assert a.queued_tun == -5
+    assert any("more than were sent" in p for p in a.problems)
+
+
+def test_reconcile_flags_missing_driver_section():
+    before = acc.guest_counters({"net": STATS0["net"], "sink": STATS0["sink"]})
+    after = acc.guest_counters({"net": STATS0["net"], "sink": after_stats()["sink"]})
+    a = acc.reconcile(1000, acc.delta(before, after),
+                      acc.HostCounts(tap_read=1000, tap_dropped=0, qdisc_dropped=0))
+    assert a.unexplained == 0 and not a.ok
+    assert "e1000" in a.problems[0]
+
+
+def test_host_loss_location_names_the_counter():
+    assert acc.host_loss_location(5, 0) == "tap tx_dropped"
+    assert acc.host_loss_location(0, 5) == "qdisc"
+    assert acc.host_loss_location(0, 0) == "none"
+
+
+# ------------------------------------------------------------ records
+def record(budget=64, rate=100_000, delivered=290_000, sent=300_000, irqs=30,
+           repeat=0, host_drop=None, unexplained=0, steal=0.5, full=100):
+    host_drop = sent - delivered if host_drop is None else host_drop
+    return acc.RunRecord(
+        mode="level", nic="e1000", budget=budget, weight=64, offered_pps=rate,
+        duration=3.0, sent=sent, delivered=delivered, dropped_guest={},
+        missed_nic=0, dropped_host=host_drop, dropped_host_where="tap tx_dropped"
+        if host_drop else "none", queued=0, unexplained=unexplained,
+        interrupts=irqs, polls=1000, polls_full_weight=full, time_squeeze=5,
+        ksoftirqd=0, steal_pct=steal, repeat=repeat,
+        achieved_pps=sent / 3.0,
+        problems=["x unexplained"] if unexplained else [])
+
+
+def test_record_derived_fields():
+    r = record(delivered=270_000, sent=300_000, irqs=27)
+    assert r.loss_pct == pytest.approx(10.0)
+    assert r.delivered_pps == pytest.approx(90_000)
+    assert r.irqs_per_1000_pkts == pytest.approx(0.1)
+    assert r.ok
+    assert not record(unexplained=2).ok
+    assert record(rate=0).offered_label == "max"
+
+
+def test_make_record_takes_gauges_and_deltas():
+    d = gdelta(delivered=1000, irqs=9)
+    a = acc.reconcile(1000, d, acc.HostCounts(1000, 0, 0))
+    r = acc.make_record(mode="msi", nic="e1000e", offered_pps=5000, duration=0.2,
+                        acct=a, gdelta=d, steal_pct=1.234, achieved_pps=4999.7)
+    assert (r.budget, r.weight, r.interrupts, r.time_squeeze) == (300, 64, 9, 3)
+    assert r.delivered_pps == pytest.approx(5000) and r.steal_pct == 1.23
+    assert acc.RunRecord.from_dict(json.loads(json.dumps(r.as_dict()))) == r
+
+
+def test_summarize_median_and_spread():
+    rs = [record(delivered=d, repeat=i) for i, d in enumerate((280_000, 300_000, 290_000))]
+    rs.append(record(budget=4))
+    pts = acc.summarize(rs)
+    assert len(pts) == 2 and len(pts[0].runs) == 3
+    assert pts[0].median("delivered") == 290_000
+    assert pts[0].spread("delivered") == (280_000, 300_000)
+
+
+def test_max_loss_free_ignores_unpaced_and_lossy_points():
+    rs = [record(rate=50_000, delivered=150_000, sent=150_000),
+          record(rate=100_000, delivered=299_800, sent=300_000),   # 0.07 %
+          record(rate=200_000, delivered=500_000, sent=600_000),
+          record(rate=0, delivered=900_000, sent=900_000)]
+    best = acc.max_loss_free(acc.summarize(rs))
+    assert best is not None and best.first.offered_pps == 100_000
+    assert acc.max_loss_free(acc.summarize(rs[2:])) is None
+
+
+# ------------------------------------------------------------ table
+def test_flood_table_rows_and_errors():
+    rs = [record(budget=1, rate=50_000, delivered=150_000, sent=150_000, irqs=10),
+          record(budget=1, rate=0, delivered=100_000, sent=400_000),
+          record(budget=64, rate=50_000, unexplained=3)]
+    text = table.format_flood_table(acc.summarize(rs))
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["mode", "budget", "offered"]
+    row = lines[2]
+    assert "50,000" in row and "0.00" in row and " ok" in row
+    assert "max (host-bound)" in lines[3] and "host:tap tx_dropped=300000" in lines[3]
+    assert "ERROR" in lines[4]
+    assert "Reconciliation errors" in text and "x unexplained" in text
+    # columns line up: every row as long as its header allows
+    assert len({len(l.split("  ")[0]) for l in lines[2:5]}) == 1
+
+
+def test_table_shows_spread_with_repeats():
+    rs = [record(delivered=d, repeat=i) for i, d in enumerate((270_000, 300_000, 285_000))]
+    row = table.format_flood_table(acc.summarize(rs)).splitlines()[2]
+    assert "95,000 [90,000-100,000]" in row
+
+
+def test_accounting_line_states_the_identity():
+    line = table.format_accounting(record(unexplained=1))
+    assert "sent 300000 = delivered 290000" in line and "ERROR" in line
+
+
+# ------------------------------------------------------------ arguments
+def test_parse_defaults():
+    a = cli.parse(["flood"])
+    assert a.budgets == [1, 4, 16, 64, 300] and a.rates[-1] == 0
+    assert (a.mode, a.nic, a.duration, a.repeats) == ("level", "e1000", 3.0, 1)
+
+
+def test_parse_makefile_style_args():
+    a = cli.parse(["flood", "--budgets", "8,64", "--rates", "20000,150k,max",
+                   "--mode", "msi", "--nic", "e1000e", "--duration", "3",
+                   "--repeats", "3"])
+    assert a.budgets == [8, 64] and a.rates == [20000, 150000, 0]
+    assert (a.mode, a.nic, a.repeats) == ("msi", "e1000e", 3)
+    assert cli.parse(["flood", "--mode", "msix"]).nic == "e1000e"
+    b = cli.parse(["bench"])
+    assert b.nic is None and b.mode is None      # bench: every nic and mode
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["nonsense"], ["flood", "--budgets", "0"], ["flood", "--budgets", "4,x"],
+    ["flood", "--budgets", "4,4"], ["flood", "--rates", "fast"],
+    ["flood", "--rates", "-5"], ["flood", "--duration", "0"],
+    ["flood", "--duration", "1000"], ["flood", "--repeats", "0"],
+    ["flood", "--mode", "msi", "--nic", "e1000"], ["flood", "--mode", "bogus"],
+    ["exp"], ["exp", "nosuch"],
+])
+def test_bad_arguments_exit_2_with_usage(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.parse(argv)
+    assert e.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_bad_arguments_exit_2_from_the_command_line():
+    r = subprocess.run([sys.executable, "-m", "harness.lab", "flood", "--rates", "x"],
+                       cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "usage:" in r.stderr
+
+
+# ------------------------------------------------------------ files
+def synthetic_sweep():
+    """A plausible sweep: loss grows with rate, shrinks with budget."""
+    rs = []
+    for b in (1, 4, 64, 300):
+        cap = 120_000 + 40_000 * (b > 1) + 60_000 * (b >= 64)
+        for rate in (50_000, 100_000, 200_000, 300_000, 0):
+            off = rate or 450_000
+            sent = int(off * 3)
+            dl = int(min(off, cap) * 3)
+            rs.append(record(budget=b, rate=rate, sent=sent, delivered=dl,
+                             irqs=max(1, int(dl / 64 / (1 + rate / 50_000))),
+                             full=dl // 64))
+    return rs
+
+
+def test_write_flood_files(tmp_path):
+    rs = synthetic_sweep()
+    out = results.write_flood(rs, {"cmd": "test"}, outdir=tmp_path, stamp="T")
+    assert set(out) == {"csv", "json", "loss_vs_budget", "delivered_vs_offered",
+                        "irqs_vs_load"}
+    rows = list(csv.DictReader(open(out["csv"])))
+    assert len(rows) == len(rs) and rows[0]["budget"] == "1"
+    assert set(acc.CSV_FIELDS) <= set(rows[0])
+    meta, back = results.read_json(out["json"])
+    assert meta == {"cmd": "test"} and back == rs
+    for name in ("loss_vs_budget", "delivered_vs_offered", "irqs_vs_load"):
+        png = out[name]
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 10_000
+        link = tmp_path / f"flood-latest-{name}.png"
+        assert link.is_symlink() and link.resolve() == png.resolve()
+    assert (tmp_path / "flood-latest.json").resolve() == out["json"].resolve()
+    # a second write moves the links
+    out2 = results.write_flood(rs[:3], {}, outdir=tmp_path, stamp="U")
+    assert (tmp_path / "flood-latest.csv").resolve() == out2["csv"].resolve()
