@@ -23,9 +23,11 @@
  * EOI rules: every vector delivered by the LAPIC as a fixed interrupt
  * needs one EOI, sent after the handler and before irq_exit() runs
  * softirqs with IF=1 (SDM vol 3A 10.8.5). Not EOIed: the LAPIC spurious
- * vector 0xff (SDM vol 3A 10.9: it sets no ISR bit), and the PIC vectors
- * 0x20-0x2f, which can only come through LINT0 in ExtINT mode (no LAPIC
- * EOI for ExtINT, 10.8.5) and follow the 8259A's rules instead.
+ * vector 0xff (SDM vol 3A 10.9: it sets no ISR bit). The PIC vectors
+ * 0x20-0x2f follow the 8259A's rules; a real 8259 interrupt comes through
+ * LINT0 in ExtINT mode, which needs no LAPIC EOI (10.8.5), but the same
+ * vector sent as a fixed interrupt (IPI, misprogrammed MSI) sets an ISR
+ * bit, so the LAPIC gets an EOI exactly when its ISR bit is set.
  */
 #include "kernel/irq.h"
 #include "kernel/preempt.h"
@@ -37,14 +39,9 @@
 #include "kernel/registry.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
+#include "kernel/arch/lapic.h"
 #include "kernel/lib/json.h"
 #include "kernel/lib/printf.h"
-
-/* kernel/arch/lapic.c (another engineer's) provides the real one; this
- * no-op keeps the tree linking until then. */
-__attribute__((weak)) void lapic_eoi(void)
-{
-}
 
 struct irq_desc {
 	irq_handler_t fn;
@@ -154,17 +151,19 @@ static void pic_vector(unsigned v)
 
 	if (irq == 7 && !(pic_isr(PIC1_CMD) & 0x80)) {
 		is.spurious_pic++;
-		return;
-	}
-	if (irq == 15 && !(pic_isr(PIC2_CMD) & 0x80)) {
+	} else if (irq == 15 && !(pic_isr(PIC2_CMD) & 0x80)) {
 		is.spurious_pic++;
 		outb(PIC1_CMD, PIC_EOI);
-		return;
+	} else {
+		is.pic_other++;
+		if (irq >= 8)
+			outb(PIC2_CMD, PIC_EOI);
+		outb(PIC1_CMD, PIC_EOI);
 	}
-	is.pic_other++;
-	if (irq >= 8)
-		outb(PIC2_CMD, PIC_EOI);
-	outb(PIC1_CMD, PIC_EOI);
+	/* Delivered by the LAPIC as a fixed interrupt rather than ExtINT:
+	 * it is in service there and the highest such (IF=0 since entry). */
+	if (lapic_isr_test(v))
+		lapic_eoi();
 }
 
 static void unexpected_vector(unsigned v, struct trap_frame *tf)

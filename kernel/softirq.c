@@ -21,7 +21,11 @@
 #define softirq_clock() rdtsc()
 #endif
 
-static void (*softirq_vec[NR_SOFTIRQS])(void);
+static void tasklet_action(void);
+/* TASKLET_SOFTIRQ is ours from the start, so tasklets work at any time. */
+static void (*softirq_vec[NR_SOFTIRQS])(void) = {
+	[TASKLET_SOFTIRQ] = tasklet_action,
+};
 static volatile uint32_t softirq_pending_mask;
 static struct softirq_stat softirq_stats[NR_SOFTIRQS];
 static volatile bool ksoftirqd_flag;
@@ -252,6 +256,45 @@ void local_bh_enable(void)
 		}
 	}
 	preempt_enable();
+}
+
+/* ---------------------------------------------------------------- tasklets */
+
+static struct tasklet *tasklet_head;
+static struct tasklet **tasklet_tail = &tasklet_head;
+
+void tasklet_schedule(struct tasklet *t)
+{
+	uint64_t flags = local_irq_save();
+	if (!t->scheduled) {
+		t->scheduled = true;
+		t->next = NULL;
+		*tasklet_tail = t;
+		tasklet_tail = &t->next;
+		raise_softirq_irqoff(TASKLET_SOFTIRQ);
+	}
+	local_irq_restore(flags);
+}
+
+/*
+ * TASKLET_SOFTIRQ: runs the tasklets queued when it started (IF=1). Those
+ * scheduled meanwhile, including by themselves, form a new list and
+ * raise the softirq again, so one pass is bounded by the list it took.
+ */
+static void tasklet_action(void)
+{
+	local_irq_disable();
+	struct tasklet *list = tasklet_head;
+	tasklet_head = NULL;
+	tasklet_tail = &tasklet_head;
+	local_irq_enable();
+
+	while (list) {
+		struct tasklet *t = list;
+		list = t->next;
+		t->scheduled = false;   /* before the call: it may reschedule itself */
+		t->func(t->data);
+	}
 }
 
 void softirq_get_stat(int nr, struct softirq_stat *out)

@@ -80,4 +80,23 @@ struct softirq_stat {
 void softirq_get_stat(int nr, struct softirq_stat *out);
 const char *softirq_name(int nr);
 
+/*
+ * Tasklets: one function run once in TASKLET_SOFTIRQ after
+ * tasklet_schedule(), as in Linux. Scheduling an already scheduled
+ * tasklet does nothing (one run covers both requests); a tasklet may
+ * reschedule itself from its function, and then runs again in a later
+ * pass (so the softirq bounds apply to it). One CPU, so a tasklet never
+ * runs concurrently with itself.
+ */
+struct tasklet {
+	struct tasklet *next;
+	void (*func)(unsigned long data);
+	unsigned long data;
+	bool scheduled;
+};
+#define TASKLET_INIT(fn, d) { .next = 0, .func = (fn), .data = (d), .scheduled = false }
+
+/* Any context but NMI. */
+void tasklet_schedule(struct tasklet *t);
+
 #endif
