@@ -107,11 +107,12 @@ static inline unsigned rx_ring_batch(unsigned count)
 	return b;
 }
 
-/* RX: return now? Always when the batch is full; at the end of a poll
- * (final) also any remainder, so an idle device holds every buffer. */
-static inline bool rx_ring_should_return(unsigned to_return, unsigned batch, bool final)
+/* RX: return now? When a batch has gathered. A smaller remainder waits
+ * for the next poll: the device still owns at least count - 1 - batch
+ * buffers, so it is never starved by what the driver holds back. */
+static inline bool rx_ring_should_return(unsigned to_return, unsigned batch)
 {
-	return to_return >= batch || (final && to_return > 0);
+	return to_return >= batch;
 }
 
 /* TX: free slots for new frames (one always stays empty). */
