@@ -64,6 +64,6 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 	local_irq_enable();                  /* from here interrupts are delivered */
 
 	run_initcalls();                     /* drivers and protocols register themselves */
-	pr_info("napilab: ready");
+	kputs("napilab: ready\n");           /* the harness waits for this line: printed at any loglevel */
 	shell_run();
 }
