@@ -34,8 +34,9 @@ static void advance(struct sink *s, uint64_t h, uint64_t to)
 		memset(s->seen, 0, sizeof(s->seen));
 		return;
 	}
-	for (uint64_t q = h + 1; q <= to; q++)   /* bounded by SINK_WINDOW */
-		clear_bit(s, q);
+	/* Counted, not `q <= to`: to may be UINT64_MAX (found by fuzzing). */
+	for (uint64_t i = 1; i <= to - h; i++)    /* < SINK_WINDOW iterations */
+		clear_bit(s, h + i);
 }
 
 void sink_account(struct sink *s, uint64_t seq, uint32_t payload_len)
