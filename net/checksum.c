@@ -6,7 +6,8 @@
 #include "net/checksum.h"
 #include "kernel/lib/string.h"
 
-/* Unaligned native 32/16-bit loads: memcpy compiles to one mov on x86. */
+/* Unaligned native loads: memcpy compiles to one mov on x86. */
+static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline uint32_t load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline uint16_t load16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
@@ -16,13 +17,19 @@ uint64_t csum_partial(const void *buf, size_t len, uint64_t sum)
 
 	/*
 	 * 32-bit words into a 64-bit accumulator: no carry handling in the
-	 * loop (2^32 words would be needed to overflow). Four per iteration
-	 * to cut loop overhead, which under TCG costs as much as the adds.
+	 * loop (2^32 words would be needed to overflow). The words are taken
+	 * from 64-bit loads split in halves: under TCG each guest load is a
+	 * software TLB lookup, far dearer than the shift and mask, and
+	 * measured with `net csum` this is about 2x faster than 32-bit loads
+	 * (1472 bytes: ~15k instead of ~32k TSC cycles; adc chains in asm
+	 * were no faster). 32 bytes per iteration to cut loop overhead.
 	 */
-	while (len >= 16) {
-		sum += (uint64_t)load32(p) + load32(p + 4) + load32(p + 8) + load32(p + 12);
-		p += 16;
-		len -= 16;
+	while (len >= 32) {
+		uint64_t a = load64(p), b = load64(p + 8), c = load64(p + 16), d = load64(p + 24);
+		sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) +
+		       (c & 0xffffffffu) + (c >> 32) + (d & 0xffffffffu) + (d >> 32);
+		p += 32;
+		len -= 32;
 	}
 	while (len >= 4) {
 		sum += load32(p);
@@ -57,8 +64,9 @@ uint16_t ip_hdr_csum(const void *hdr, unsigned int ihl)
 {
 	const uint8_t *p = hdr;
 	if (ihl == 5) {
-		uint64_t sum = (uint64_t)load32(p) + load32(p + 4) + load32(p + 8) +
-			       load32(p + 12) + load32(p + 16);
+		uint64_t a = load64(p), b = load64(p + 8);
+		uint64_t sum = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) +
+			       load32(p + 16);
 		return csum_fold(sum);
 	}
 	return csum_fold(csum_partial(p, ihl * 4u, 0));

@@ -7,7 +7,11 @@
  * 6 checksum over pseudo-header + header + data, 0 meaning "not computed"
  * (RFC 768; RFC 1122 4.1.3.4: a nonzero checksum must be verified and the
  * datagram silently discarded when wrong). Verification can be turned off
- * with `udp_csum=off` to measure its cost; it is on by default.
+ * with `udp_csum=off` (or `net udp_csum off`); it is on by default. Its
+ * cost, measured with `net bench` under TCG: a 60-byte frame to the sink
+ * takes ~1100-1500 TSC cycles through netif_receive_pkt() without it and
+ * ~1900-2100 with it; a 1514-byte frame ~1100 without and ~17500 with
+ * (the checksum reads every byte; nothing else on the path does).
  *
  * The echo reply keeps the checksum field as it was: swapping the source
  * and destination addresses and ports permutes words of the one's
