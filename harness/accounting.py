@@ -190,6 +190,30 @@ def guest_counters(stats: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def nic_vectors(stats: Mapping[str, Any]) -> list[str]:
+    """The interrupt vectors ("0x31", ...) whose handler belongs to the NIC
+    driver, from the `irq` section (kernel/irq.c names each vector after
+    the name its driver gave irq_request())."""
+    vecs = _get(stats, "irq", "vectors", default={}) or {}
+    return sorted(v for v, d in vecs.items()
+                  if isinstance(d, Mapping) and "e1000" in str(d.get("name", "")))
+
+
+def vector_count(stats: Mapping[str, Any], vector: str) -> int:
+    return _num(_get(stats, "irq", "vectors", vector, "count"))
+
+
+def user_tasks(stats: Mapping[str, Any], name: str = "spin") -> list[dict]:
+    """User tasks called `name` from the `sched` section's task list
+    (kernel/sched/task.c): each {"pid", "progress", "utime_us", "state"}."""
+    tasks = _get(stats, "sched", "tasks", default=[]) or []
+    return [{"pid": _num(t.get("pid")), "progress": _num(t.get("progress")),
+             "utime_us": _num(t.get("utime_us")), "stime_us": _num(t.get("stime_us")),
+             "state": t.get("state")}
+            for t in tasks if isinstance(t, Mapping) and t.get("name") == name
+            and t.get("user", True)]
+
+
 def delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
     """after - before for event counters; gauges keep `after`. A key only
     in `after` counts from 0. A counter that went backwards raises

@@ -192,6 +192,7 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         a.nic = a.nic or "e1000"
         a.mode = a.mode or "level"
     a.budgets_given = a.budgets is not None
+    a.duration_given = a.duration is not None
     a.rates_given = a.rates is not None
     a.budgets = a.budgets or list(DEFAULT_BUDGETS)
     a.rates = a.rates or list(DEFAULT_RATES)

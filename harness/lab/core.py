@@ -41,6 +41,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from .. import accounting as acc
 from .. import hoststats
+from .sampler import TapSampler
 from ..errors import HarnessError
 from ..flood import FLOOD_BIN, FloodSpec, start_flood
 from ..guest import Guest
@@ -250,20 +251,29 @@ class Lab:
                 count: Optional[int] = None, repeat: int = 0,
                 actions: Sequence[tuple[float, Callable[["Lab"], Any]]] = (),
                 label: str = "", drain_max: float = DRAIN_MAX_S,
-                retry_steal: bool = False) -> acc.RunRecord:
+                retry_steal: bool = False,
+                sample_period: Optional[float] = None,
+                at_end: Optional[Callable[["Lab"], Any]] = None) -> acc.RunRecord:
         """One run; see the module docstring. `actions` are (seconds after
         the flood started, fn(lab)) pairs, run in order while it floods;
         what they return is kept in record.extra["actions"]. With
         retry_steal, a run whose host steal exceeded steal_max is run once
-        more and the second run kept (marked retried)."""
-        rec = self._measure_once(rate, duration, count, repeat, actions,
-                                 label, drain_max)
+        more and the second run kept (marked retried). With sample_period,
+        the tap's counters are sampled that often during the run
+        (harness.lab.sampler) into record.extra["samples"], times relative
+        to record.extra["t0"] (the generator's start, time.monotonic()).
+        at_end(lab) runs as soon as the generator has finished, before the
+        drain; its result is record.extra["at_end"]; extra["t_end"] is when
+        it was called (s after t0) and extra["t_before"] when the first
+        snapshot was complete (s after t0, negative)."""
+        args = (rate, duration, count, repeat, actions, label, drain_max,
+                sample_period, at_end)
+        rec = self._measure_once(*args)
         if retry_steal and rec.steal_pct > self.steal_max:
             self.log(f"lab: steal {rec.steal_pct:.1f} % > {self.steal_max:g} %: "
                      f"running this point again")
             first = rec
-            rec = self._measure_once(rate, duration, count, repeat, actions,
-                                     label, drain_max)
+            rec = self._measure_once(*args)
             rec.retried = True
             rec.extra["first_try"] = {"steal_pct": first.steal_pct,
                                       "loss_pct": first.loss_pct,
@@ -271,9 +281,13 @@ class Lab:
         return rec
 
     def _measure_once(self, rate, duration, count, repeat, actions, label,
-                      drain_max) -> acc.RunRecord:
+                      drain_max, sample_period, at_end) -> acc.RunRecord:
         layout_problems = self.pin()
         before = self.snapshot()
+        sampler = None
+        if sample_period:
+            sampler = TapSampler(self.guest.qemu.pid, self.ns.tap,
+                                 sample_period).start()
         spec = FloodSpec(dst_mac=GUEST_MAC, dst_ip=GUEST_IP, ifname=self.ns.tap,
                          rate=rate, duration=duration, count=count,
                          size=self.size, seq_start=self.seq,
@@ -286,13 +300,20 @@ class Lab:
                 wait = at - (time.monotonic() - t0)
                 if wait > 0:
                     self.console.sleep(wait)
-                action_out.append({"at": round(time.monotonic() - t0, 4),
-                                   "result": fn(self)})
+                t_act = time.monotonic()
+                result = fn(self)
+                action_out.append({"at": round(t_act - t0, 4),
+                                   "took": round(time.monotonic() - t_act, 4),
+                                   "result": result})
             # Keep reading the console while the generator runs.
             while proc.running():
                 self.console.sleep(0.1)
             res = proc.wait()
+            t_end = time.monotonic()
+            end_result = at_end(self) if at_end is not None else None
         except BaseException:
+            if sampler is not None:
+                sampler.stop()
             if proc.running():
                 try:
                     proc.stop()
@@ -302,6 +323,7 @@ class Lab:
         if res.attempted:
             self.seq = res.last_seq + 1
         settled, drain_s = self.drain(drain_max)
+        samples = sampler.stop() if sampler is not None else None
         after = self.snapshot()
         self.runs += 1
 
@@ -323,6 +345,13 @@ class Lab:
                    "host": hd.as_dict(), "guest_delta": gd,
                    "layout_problems": layout_problems,
                    "actions": action_out})
+        rec.extra["t_before"] = round(before.at - t0, 4)
+        if at_end is not None:
+            rec.extra["t_end"] = round(t_end - t0, 4)
+            rec.extra["at_end"] = end_result
+        if samples is not None:
+            rec.extra["t0"] = t0
+            rec.extra["samples"] = [(round(t - t0, 6), n, d) for t, n, d in samples]
         if not settled:
             rec.problems.append(f"guest counters still moving after {drain_max:g} s "
                                 "(stalled or still draining)")
