@@ -37,7 +37,7 @@ KCFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
             -Iinclude -I. -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
             -T kernel/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack
-KDIRS    := kernel kernel/lib kernel/mm kernel/arch drivers/pci drivers/e1000 net
+KDIRS    := kernel kernel/lib kernel/mm kernel/arch kernel/sched kernel/user drivers/pci drivers/e1000 net
 KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KASMS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS)) \
