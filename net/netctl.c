@@ -182,6 +182,11 @@ static void net_stats_json(struct json *j)
 
 	json_str(j, "ip", net_format_ip(net_if.ip, ipbuf));
 	json_u64(j, "prefix", net_if.prefix);
+	const uint8_t *m = net_if.mac;
+	char macbuf[18];
+	ksnprintf(macbuf, sizeof(macbuf), "%02x:%02x:%02x:%02x:%02x:%02x",
+		  m[0], m[1], m[2], m[3], m[4], m[5]);
+	json_str(j, "mac", macbuf);
 	json_u64(j, "rx_frames", c->rx_frames);
 	json_u64(j, "rx_bytes", c->rx_bytes);
 	json_u64(j, "tx_frames", c->tx_frames);
