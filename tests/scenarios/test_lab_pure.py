@@ -313,3 +313,36 @@ def test_write_flood_files(tmp_path):
     # a second write moves the links
     out2 = results.write_flood(rs[:3], {}, outdir=tmp_path, stamp="U")
     assert (tmp_path / "flood-latest.csv").resolve() == out2["csv"].resolve()
+
+
+# ------------------------------------------------------------ report page
+def test_report_renders_one_section_per_question():
+    from harness import report
+    data = {
+        "time": "now", "wall_s": 1,
+        "probes": {"nest": {"same": {"events": [
+            {"ev": "enter", "vector": 0xe0, "depth": 1, "if": 0},
+            {"ev": "exit", "vector": 0xe0, "depth": 1, "if": 0}], "runs": {"0xe0": 2}}},
+            "nmi_in_irqoff": {"jiffies_during": 0, "nmi_during": 1, "pending": [
+                {"vector": "0xf0", "taken_after": 1}], "window_us": 300000},
+            "switches": {"offered_pps": 100000, "duration": 2, "irqs": 50, "nested": 0,
+                         "max_depth": 1, "sched": {"switches": 400, "preempt_irq": 200}}},
+        "experiments": {"irqoff": {"name": "irqoff", "checks": [
+            {"name": "one NIC interrupt", "ok": True, "detail": "1"},
+            {"name": "host drops", "ok": False, "detail": "0 <b>"}],
+            "rows": [{"nic": "e1000", "mode": "level", "variant": "IF=0 (irqoff)",
+                      "window_ms": 100, "offered_pps": 20000, "ring_size": 256,
+                      "reads_stopped_at": 13.0, "frames_before_stop": 256,
+                      "dropped_host": 700, "dropped_host_where": "tap tx_dropped",
+                      "nic_irqs_after": 1, "pending_vectors": ["0x31", "0xf0"],
+                      "timer_ticks_after": 1, "recovery_ms": 5.0, "reconciled": True,
+                      "problems": []}],
+            "plots": [], "json": "x.json"}},
+    }
+    page = report.render(data)
+    assert page.count("<section><h3>") == 5 + 1
+    for n in range(1, 6):
+        assert f"<h3>{n}. " in page
+    assert "NMIs taken inside the window: <b>1</b>" in page
+    assert "taken <b>1</b> time(s) after STI" in page
+    assert "Failed checks" in page and "0 &lt;b&gt;" in page     # escaped
