@@ -97,7 +97,7 @@ def rates(samples: Sequence[Sample], t0: float, bin_s: float = 0.005
     while True:
         end = start + bin_s
         j = i
-        while j + 1 < len(samples) and samples[j + 1][0] <= end:
+        while j + 1 < len(samples) and samples[j + 1][0] <= end + 1e-9:
             j += 1
         if j == i:
             if i + 1 >= len(samples):

@@ -346,3 +346,103 @@ def test_report_renders_one_section_per_question():
     assert "NMIs taken inside the window: <b>1</b>" in page
     assert "taken <b>1</b> time(s) after STI" in page
     assert "Failed checks" in page and "0 &lt;b&gt;" in page     # escaped
+
+
+# ------------------------------------------------------------ sampler, search
+def test_parse_net_dev():
+    from harness.lab.sampler import parse_net_dev
+    text = ("Inter-|   Receive                                                |  Transmit\n"
+            " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+            "packets errs drop fifo colls carrier compressed\n"
+            "    lo:       0       0    0    0    0     0          0         0        0"
+            "       0    0    0    0     0       0          0\n"
+            "  tap0:       0       0    0    0    0     0          0         0     6000"
+            "     100    0   17    0     0       0          0\n")
+    assert parse_net_dev(text, "tap0") == (100, 17)
+    assert parse_net_dev(text, "eth9") is None
+
+
+def steady_then_stall(rate=20_000, stall=(0.3, 0.4), ring=256, catchup=5.0):
+    """Synthetic 1 ms samples: QEMU reads at `rate` until the ring is full
+    (ring frames into the stall), reads nothing until the stall ends, then
+    reads `catchup` x rate until the backlog is gone; drops while the tun
+    queue (1000) is full."""
+    out, n, d, backlog = [], 0, 0, 0
+    per_ms = rate / 1000
+    for i in range(1000):
+        t = i / 1000
+        backlog += per_ms
+        in_stall = stall[0] <= t < stall[1]
+        if in_stall and n >= ring + int(stall[0] * rate):
+            read = 0
+        elif in_stall:
+            read = min(backlog, per_ms)
+        else:
+            read = min(backlog, per_ms * catchup)
+        n += read
+        backlog -= read
+        if backlog > 1000:
+            d += backlog - 1000
+            backlog = 1000
+        out.append((t, int(n), int(d)))
+    return out
+
+
+def test_stall_and_recovery_finds_the_window():
+    from harness.lab.sampler import stall_and_recovery
+    s = steady_then_stall()
+    r = stall_and_recovery(s, 0.3, 0.4, 20_000)
+    assert r["reads_stopped_at"] is not None and r["reads_stopped_at"] < 20
+    assert 240 <= r["frames_before_stop"] <= 270
+    assert 99 <= r["reads_resumed_at"] <= 103
+    assert r["recovery_ms"] is not None and 5 <= r["recovery_ms"] <= 20
+    assert r["host_dropped"] > 0
+
+
+def test_stall_and_recovery_without_stall():
+    from harness.lab.sampler import stall_and_recovery
+    s = [(i / 1000, i * 20, 0) for i in range(1000)]
+    r = stall_and_recovery(s, 0.3, 0.4, 20_000)
+    assert r["reads_stopped_at"] is None and r["host_dropped"] == 0
+
+
+def test_rates_bins():
+    from harness.lab.sampler import rates
+    s = [(i / 1000, i * 20, 0) for i in range(101)]
+    xs, rd, dr = rates(s, 0.0, 0.005)
+    assert len(xs) == 20 and all(abs(r - 20_000) < 1 for r in rd) and not any(dr)
+
+
+def test_longest_read_gap():
+    from harness.lab.experiments import longest_read_gap
+    s = steady_then_stall()
+    gap = longest_read_gap(s, 0.05, 1.0)
+    assert 80 <= gap <= 100
+
+
+def test_find_loss_free_steps_up_then_bisects():
+    from harness.lab.sweep import find_loss_free
+    knee = 170_000
+    tried = []
+
+    def loss(rate):
+        tried.append(rate)
+        return 0.0 if rate <= knee else 5.0
+    good, bad = find_loss_free(loss, start=50_000, bisect_steps=3)
+    assert tried[:4] == [50_000, 75_000, 112_500, 168_750]
+    assert good <= knee < bad and bad - good <= 253_125 - 168_750
+    assert len(tried) == 5 + 3
+
+
+def test_find_loss_free_all_lossy():
+    from harness.lab.sweep import find_loss_free
+    assert find_loss_free(lambda r: 10.0, start=50_000) == (None, 50_000)
+
+
+def test_bench_combos():
+    from harness.lab.sweep import bench_combos
+    assert bench_combos(None, None) == [("e1000", "level"), ("e1000", "edge"),
+                                        ("e1000e", "level"), ("e1000e", "edge"),
+                                        ("e1000e", "msi"), ("e1000e", "msix")]
+    assert bench_combos("e1000", None) == [("e1000", "level"), ("e1000", "edge")]
+    assert bench_combos(None, "msi") == [("e1000e", "msi")]
