@@ -74,7 +74,9 @@ def lab_cmdline(mode: str, napi: str = "on", extra: Optional[dict] = None) -> st
     """The kernel command line of a lab boot: the interrupt mode, NAPI on
     or off, quiet console (loglevel=4: warnings and worse, so nothing is
     printed per packet or per event during a flood), plus `extra` keys."""
-    words = {"irq": mode, "napi": napi, "loglevel": "4"}
+    words = {"irq": mode, "loglevel": "4"}
+    if napi != "on":          # on is the kernel's default
+        words["napi"] = napi
     for k, v in (extra or {}).items():
         if v is not None:
             words[k] = str(v)
@@ -187,6 +189,12 @@ class Lab:
             raise LabError(f"the NIC driver did not come up within {DRIVER_UP_S:g} s "
                            f"(no link in `stats`; sections: {sorted(st)}); "
                            f"console: {self.guest.qemu.log_path}")
+        if st.get("cmdline_errors"):
+            raise LabError(f"the kernel refused {st['cmdline_errors']} word(s) of the "
+                           f"command line `{self.cmdline}` (see the console log "
+                           f"{self.guest.qemu.log_path})")
+        if self.napi == "off" and acc.guest_counters(st).get("napi_enabled", 1):
+            raise LabError("napi=off was asked for but the driver reports NAPI on")
         self.console.sleep(RCTL_FLUSH_S)
         self.run("sink reset")
         self.seq = 0
