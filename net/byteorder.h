@@ -43,4 +43,10 @@ static inline void put_be32(void *p, uint32_t v)
 	b[3] = v;
 }
 
+static inline void put_be64(void *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32((uint8_t *)p + 4, (uint32_t)v);
+}
+
 #endif

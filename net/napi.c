@@ -23,6 +23,7 @@
 #include "kernel/softirq.h"
 #include "kernel/irqflags.h"
 #include "kernel/cpu.h"
+#include "kernel/preempt.h"
 #include "kernel/time.h"
 #include "kernel/registry.h"
 #include "kernel/panic.h"
@@ -204,6 +205,9 @@ void net_rx_action(void)
 	bool polled = false;
 
 	softnet_stats.runs++;
+	/* The contract polls rely on: softirq context, interrupts on. */
+	if (!in_serving_softirq() || irqs_disabled())
+		softnet_stats.bad_context++;
 
 	/*
 	 * Bounded: every poll is charged at least one unit of budget (a poll

@@ -112,6 +112,7 @@ struct softnet_stats {
 	uint64_t repolls;         /* napis put back on the list to poll again */
 	uint64_t empty_runs;      /* runs that found nothing to poll */
 	uint64_t max_run_tsc;     /* longest net_rx_action, TSC cycles */
+	uint64_t bad_context;     /* runs not in a softirq with IF=1 (a bug) */
 };
 extern struct softnet_stats softnet_stats;
 

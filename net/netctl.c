@@ -198,6 +198,11 @@ static void net_stats_json(struct json *j)
 	json_u64(j, "dropped", net_dropped_total(c));
 	json_obj_end(j);
 	json_i64(j, "unaccounted", net_unaccounted(c));
+	json_obj_begin(j, "rx_context");
+	json_u64(j, "softirq", c->rx_softirq);
+	json_u64(j, "hardirq", c->rx_hardirq);
+	json_u64(j, "other", c->rx_other);
+	json_obj_end(j);
 
 	json_obj_begin(j, "drops");
 	for (int v = NV_DROP_FIRST; v < NV_NR; v++)
@@ -257,6 +262,7 @@ static void net_stats_json(struct json *j)
 	json_u64(j, "squeeze_budget", sn->squeeze_budget);
 	json_u64(j, "squeeze_time", sn->squeeze_time);
 	json_u64(j, "repolls", sn->repolls);
+	json_u64(j, "bad_context", sn->bad_context);
 	json_u64(j, "schedules", ns->schedules);
 	json_u64(j, "missed", ns->missed);
 	json_u64(j, "max_poll_ns", tsc_to_ns(ns->max_poll_tsc));

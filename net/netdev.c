@@ -8,6 +8,7 @@
 #include "net/proto.h"
 #include "net/iface.h"
 #include "kernel/errno.h"
+#include "kernel/preempt.h"
 #include "kernel/lib/string.h"
 
 static struct netdev *netdevs;
@@ -58,6 +59,13 @@ void netif_receive_pkt(struct netdev *dev, struct pkt *pkt)
 	dev->rx_bytes += len;
 	net_stats.rx_frames++;
 	net_stats.rx_bytes += len;
+	unsigned pc = preempt_count();
+	if (pc_in_hardirq(pc))
+		net_stats.rx_hardirq++;
+	else if (pc_in_serving_softirq(pc))
+		net_stats.rx_softirq++;
+	else
+		net_stats.rx_other++;
 	pkt->dev = dev;
 
 	v = net_rx_frame(&net_if, pkt->data, &len);

@@ -53,6 +53,9 @@ struct net_counters {
 	uint64_t tx_frames;              /* accepted by a driver's xmit */
 	uint64_t tx_bytes;
 	uint64_t verdict[NV_NR];         /* one per received frame */
+	/* Where netif_receive_pkt() ran: softirq (NAPI), hard IRQ (no-NAPI
+	 * mode), or elsewhere (task context: `net bench`, or a bug). */
+	uint64_t rx_softirq, rx_hardirq, rx_other;
 	struct {
 		uint64_t rx, requests, replies, answered, learned, updated, evicted;
 	} arp;

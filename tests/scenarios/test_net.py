@@ -1,11 +1,17 @@
-"""net/ end to end: the guest on a tap in a private namespace answers
-pings and UDP echo, its sink counts a sequenced burst, and a battery of
-malformed frames is dropped and counted by reason while pings still work.
-Every check reads the guest's `stats` JSON before and after and compares
-the deltas with what the host sent (net_peer.py, run in the namespace).
+"""net/ end to end.
 
-Needs the e1000 driver (drivers/e1000) to register a netdev; without any
-driver source the module is skipped, with a driver it must pass.
+Without hardware (softnic, a software NIC whose NAPI poll produces
+sequenced datagrams): the NET_RX softirq polls at most `weight` frames per
+call under budgets 1, 8 and 64, every frame reaches the sink in softirq
+context, and the counters reconcile.
+
+With the NIC: the guest on a tap in a private namespace answers pings and
+UDP echo, its sink counts a sequenced burst, and a battery of malformed
+frames is dropped and counted by reason while pings still work. Every
+check reads the guest's `stats` JSON before and after and compares the
+deltas with what the host sent (net_peer.py, run in the namespace). These
+need a driver (drivers/) that registers a netdev: without any driver source
+they are skipped; with a driver they must pass.
 """
 from __future__ import annotations
 
@@ -55,20 +61,59 @@ def wait_rx(kernel, at_least: int, before: dict, timeout: float = 20.0) -> dict:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _needs_netdev(request):
-    """Skip when no driver exists yet; fail when one exists but registered
-    no device."""
+@pytest.fixture
+def nic(kernel):
+    """The module's kernel, with a NIC the stack can use. Skips when no
+    driver exists yet; fails when one exists but registered no device."""
     if not list((REPO / "drivers").glob("*/*.c")):
-        pytest.skip("no NIC driver in drivers/ yet: net/ end-to-end tests need one")
-    kernel = request.getfixturevalue("kernel")
-    kernel.ensure()
+        pytest.skip("no NIC driver in drivers/ yet: these tests need one")
     out = kernel.run("net")
     assert "no network device registered" not in out, \
         f"a driver exists but registered no netdev:\n{out}"
+    return kernel
 
 
-def test_reconciled_at_rest(kernel):
+def hist_bucket_low(label: str) -> int:
+    """Lowest packet count of a histogram bucket label ("0", "2-3", ...)."""
+    return int(label.split("-")[0])
+
+
+@pytest.mark.parametrize("budget", [1, 8, 64])
+def test_softnic_polls_never_exceed_weight(kernel, budget):
+    N, WEIGHT = 2000, 16
+    kernel.run(f"napi weight {WEIGHT}")
+    kernel.run(f"napi budget {budget}")
+    kernel.run("sink reset")
+    before = net(kernel)
+    out = kernel.run(f"softnic {N}", timeout=120)
+    assert "TIMED OUT" not in out, out
+    after = net(kernel)
+    sink = kernel.stats()["sink"]
+    kernel.run("napi weight 64")
+    kernel.run("napi budget 300")
+
+    assert sink == {"received": N, "gaps": 0, "duplicates": 0, "reordered": 0,
+                    "highest_seq": N - 1, "bytes": N * 18, "short": 0}, sink
+    hist = delta(after["napi"]["hist"], before["napi"]["hist"])
+    over = {k: v for k, v in hist.items() if k != "full" and v and hist_bucket_low(k) >= WEIGHT}
+    assert not over, f"polls above the weight {WEIGHT}: {hist}"
+    napi = delta(after["napi"], before["napi"])
+    # N / WEIGHT polls used the whole weight, one more found the ring empty
+    assert napi["polls_full_weight"] == N // WEIGHT, napi
+    assert napi["packets"] == N, napi
+    assert hist["full"] == N // WEIGHT, hist
+    # the budget stopped runs with work left, except when it covered it all
+    if budget < N:
+        assert napi["time_squeeze"] >= (N // max(budget, WEIGHT)) - 1, napi
+    assert after["napi"]["bad_context"] == 0, after["napi"]
+    ctx = delta(after["rx_context"], before["rx_context"])
+    assert ctx == {"softirq": N, "hardirq": 0, "other": 0}, ctx
+    assert after["unaccounted"] == 0, after
+    assert after["pool"]["free"] == after["pool"]["total"], after["pool"]
+
+
+def test_reconciled_at_rest(nic):
+    kernel = nic
     n = net(kernel)
     assert n["unaccounted"] == 0, n
     assert n["ip"] == GUEST_IP and n["prefix"] == 24, n
@@ -77,7 +122,8 @@ def test_reconciled_at_rest(kernel):
     assert n["outcomes"]["dropped"] == sum(n["drops"].values()), n
 
 
-def test_host_pings_guest(kernel):
+def test_host_pings_guest(nic):
+    kernel = nic
     before = net(kernel)
     r = peer(kernel, "ping", GUEST_IP, "--count", "10", "--size", "56")
     assert r["received"] == r["sent"] == 10, r
@@ -89,7 +135,8 @@ def test_host_pings_guest(kernel):
     assert after["unaccounted"] == 0, after
 
 
-def test_udp_echo_round_trip(kernel):
+def test_udp_echo_round_trip(nic):
+    kernel = nic
     before = net(kernel)
     r = peer(kernel, "udpecho", GUEST_IP, "--sizes", "1,8,100,1000,1472")
     bad = [x for x in r["results"] if not x["ok"]]
@@ -99,7 +146,8 @@ def test_udp_echo_round_trip(kernel):
     assert after["udp"]["csum_checked"] - before["udp"]["csum_checked"] >= 5, after["udp"]
 
 
-def test_sink_counts_a_sequenced_burst(kernel):
+def test_sink_counts_a_sequenced_burst(nic):
+    kernel = nic
     N = 3000
     kernel.run("sink reset")
     tap0 = kernel.netns.tap_stats()
@@ -136,7 +184,8 @@ BATTERY = {
 }
 
 
-def test_malformed_battery_counted_by_reason(kernel):
+def test_malformed_battery_counted_by_reason(nic):
+    kernel = nic
     COUNT = 5
     # 1518-byte frames need the tap's MTU above 1500 on the host side.
     kernel.netns.run(["ip", "link", "set", kernel.netns.tap, "mtu", "1504"])

@@ -48,6 +48,12 @@ static inline uint64_t rdtsc(void) { return shim_tsc; }
 static inline void cpu_relax(void) { }
 #define barrier() __asm__ volatile("" ::: "memory")
 
+/* ---- preempt_count: the real header (pure), with its word here;
+ * tests set it to SOFTIRQ_OFFSET to stand in a softirq. */
+#include "kernel/preempt.h"
+unsigned int preempt_count_word;
+volatile int need_resched_flag;
+
 /* ---- softirq */
 enum { HI_SOFTIRQ, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, TASKLET_SOFTIRQ, NR_SOFTIRQS };
 static void (*shim_softirq[NR_SOFTIRQS])(void);

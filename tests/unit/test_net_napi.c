@@ -77,12 +77,20 @@ static bool is_listed(struct napi_struct *n)
 	return false;
 }
 
+/* net_rx_action as the softirq core calls it: serving a softirq, IF=1. */
+static void rx_action(void)
+{
+	preempt_count_word = SOFTIRQ_OFFSET;
+	net_rx_action();
+	preempt_count_word = 0;
+}
+
 static void run_all(void)
 {
 	/* the softirq core: rerun while raised (bounded here by 100) */
 	for (int i = 0; i < 100 && shim_raised[NET_RX_SOFTIRQ]; i++) {
 		shim_raised[NET_RX_SOFTIRQ] = 0;
-		net_rx_action();
+		rx_action();
 	}
 }
 
@@ -118,7 +126,7 @@ static void test_schedule_and_complete(void)
 
 	shim_tsc = 1500;
 	shim_raised[NET_RX_SOFTIRQ] = 0;
-	net_rx_action();
+	rx_action();
 	CHECK_EQ_U(a.pending, 0);
 	CHECK_EQ_U(a.masked, 0);                  /* completed and unmasked */
 	CHECK_EQ_U(a.napi.state, 0);
@@ -132,7 +140,7 @@ static void test_schedule_and_complete(void)
 	CHECK_EQ_U(softnet_stats.time_squeeze, 0);
 
 	/* an empty run */
-	net_rx_action();
+	rx_action();
 	CHECK_EQ_U(softnet_stats.empty_runs, 1);
 
 	/* weight at completion: refused */
@@ -152,7 +160,7 @@ static void test_budget(void)
 	b.pending = 1000;
 	irq(&b);
 	shim_raised[NET_RX_SOFTIRQ] = 0;
-	net_rx_action();
+	rx_action();
 	/* 64 * 5 = 320 >= 300: five polls, then a squeeze with work left */
 	CHECK_EQ_U(b.napi.polls, 5);
 	CHECK_EQ_U(b.napi.polls_full, 5);
@@ -239,7 +247,7 @@ static void test_missed_and_recheck(void)
 	e.recheck_arrivals = 2;
 	irq(&e);
 	shim_raised[NET_RX_SOFTIRQ] = 0;
-	net_rx_action();
+	rx_action();
 	CHECK(strcmp(order, "ee") == 0);          /* picked up in the same run */
 	CHECK_EQ_U(e.pending, 0);
 	CHECK_EQ_U(e.napi.state, 0);
@@ -258,7 +266,7 @@ static void test_time_limit(void)
 	f.pending = 1000;
 	irq(&f);
 	shim_raised[NET_RX_SOFTIRQ] = 0;
-	net_rx_action();
+	rx_action();
 	CHECK_EQ_U(order_len, 2);       /* 60, 120 >= 100 */
 	CHECK_EQ_U(softnet_stats.squeeze_time, 1);
 	CHECK_EQ_U(softnet_stats.squeeze_budget, 0);
@@ -270,6 +278,21 @@ static void test_time_limit(void)
 	napi_set_budget(300);
 }
 
+static void test_context_check(void)
+{
+	reset();
+	rx_action();
+	CHECK_EQ_U(softnet_stats.bad_context, 0);
+	net_rx_action();                  /* task context: counted */
+	CHECK_EQ_U(softnet_stats.bad_context, 1);
+	preempt_count_word = SOFTIRQ_OFFSET;
+	shim_if = false;                  /* softirq with IF=0: counted */
+	net_rx_action();
+	shim_if = true;
+	preempt_count_word = 0;
+	CHECK_EQ_U(softnet_stats.bad_context, 2);
+}
+
 static void test_over_weight(void)
 {
 	static struct fake_nic g;
@@ -279,7 +302,7 @@ static void test_over_weight(void)
 	g.over = 5;                     /* a driver that lies */
 	irq(&g);
 	shim_raised[NET_RX_SOFTIRQ] = 0;
-	net_rx_action();
+	rx_action();
 	CHECK_EQ_U(g.napi.over_weight, 1);
 	CHECK_EQ_U(g.napi.max_work, 64);
 	g.over = 0;
@@ -295,6 +318,8 @@ int main(void)
 	test_missed_and_recheck();
 	test_time_limit();
 	test_over_weight();
+	CHECK_EQ_U(softnet_stats.bad_context, 0);
+	test_context_check();
 	CHECK(shim_if);
 	CHECK(!shim_raised_with_if);
 	return check_summary("test_net_napi");

@@ -292,6 +292,20 @@ static void test_udp_csum_off_and_tx_error(void)
 	CHECK(net_host_rx(F, n) == NV_tx_error);
 	CHECK_EQ_U(fake_dev.tx_errors, 1);
 	fake_tx.fail = 0;
+
+	/* where it ran: counted by preempt_count */
+	uint64_t h0 = net_stats.rx_hardirq, s0 = net_stats.rx_softirq, o0 = net_stats.rx_other;
+	preempt_count_word = HARDIRQ_OFFSET;
+	net_host_rx(F, n);
+	preempt_count_word = SOFTIRQ_OFFSET;
+	net_host_rx(F, n);
+	net_host_rx(F, n);
+	preempt_count_word = 0;
+	CHECK_EQ_U(net_stats.rx_hardirq - h0, 1);
+	CHECK_EQ_U(net_stats.rx_softirq - s0, 2);
+	CHECK_EQ_U(net_stats.rx_other - o0, 0);
+	CHECK_EQ_U(net_stats.rx_hardirq + net_stats.rx_softirq + net_stats.rx_other,
+		   net_stats.rx_frames);
 }
 
 static void test_reconcile_and_pool(void)
