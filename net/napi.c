@@ -27,6 +27,7 @@
 #include "kernel/time.h"
 #include "kernel/registry.h"
 #include "kernel/panic.h"
+#include "kernel/lib/string.h"
 
 #define SCHED  (1ul << NAPI_STATE_SCHED)
 #define MISSED (1ul << NAPI_STATE_MISSED)
@@ -270,6 +271,19 @@ void net_rx_action(void)
 	uint64_t dt = rdtsc() - start;
 	if (dt > softnet_stats.max_run_tsc)
 		softnet_stats.max_run_tsc = dt;
+}
+
+void napi_reset_counters(void)
+{
+	uint64_t flags = local_irq_save();
+	memset(&softnet_stats, 0, sizeof(softnet_stats));
+	for (struct napi_struct *n = all_napis; n; n = n->all_next) {
+		n->polls = n->packets = n->polls_full = 0;
+		memset(n->hist, 0, sizeof(n->hist));
+		n->schedules = n->missed = n->max_work = n->over_weight = 0;
+		n->max_poll_tsc = n->lat_count = n->lat_sum_tsc = n->lat_max_tsc = 0;
+	}
+	local_irq_restore(flags);
 }
 
 struct napi_struct *napi_all(void)

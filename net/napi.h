@@ -116,6 +116,10 @@ struct softnet_stats {
 };
 extern struct softnet_stats softnet_stats;
 
+/* Zeroes softnet_stats and every napi's counters (not their state or
+ * weight). Any context; interrupts off inside. */
+void napi_reset_counters(void);
+
 /* Every napi ever added, linked through ->all_next. */
 struct napi_struct *napi_all(void);
 

@@ -431,8 +431,13 @@ static int cmd_net(int argc, char **argv)
 	char ipbuf[16];
 
 	if (argc >= 2 && !strcmp(argv[1], "reset")) {
+		/* Everything `stats net` counts, at one instant (the sink has
+		 * its own `sink reset`). */
 		uint64_t flags = local_irq_save();
 		memset(&net_stats, 0, sizeof(net_stats));
+		for (struct netdev *d = netdev_first(); d; d = d->next)
+			d->rx_frames = d->rx_bytes = d->tx_frames = d->tx_bytes = d->tx_errors = 0;
+		napi_reset_counters();
 		local_irq_restore(flags);
 		return 0;
 	}

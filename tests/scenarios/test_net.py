@@ -112,6 +112,15 @@ def test_softnic_polls_never_exceed_weight(kernel, budget):
     assert after["pool"]["free"] == after["pool"]["total"], after["pool"]
 
 
+def test_net_reset_zeroes_counters(kernel):
+    kernel.run("softnic 100")
+    kernel.run("net reset")
+    n = net(kernel)
+    assert n["rx_frames"] == 0 and n["napi"]["polls"] == 0, n
+    assert sum(n["drops"].values()) == 0 and n["unaccounted"] == 0, n
+    assert n["napi"]["weight"] == 64 and n["napi"]["budget"] == 300, n["napi"]
+
+
 def test_reconciled_at_rest(nic):
     kernel = nic
     n = net(kernel)

@@ -320,6 +320,17 @@ int main(void)
 	test_over_weight();
 	CHECK_EQ_U(softnet_stats.bad_context, 0);
 	test_context_check();
+
+	napi_reset_counters();
+	uint64_t left = softnet_stats.runs + softnet_stats.time_squeeze + softnet_stats.bad_context;
+	for (struct napi_struct *n = napi_all(); n; n = n->all_next) {
+		left += n->polls + n->packets + n->polls_full + n->schedules + n->missed +
+			n->max_work + n->lat_count + n->lat_max_tsc + n->max_poll_tsc;
+		for (int b = 0; b < NAPI_HIST_BUCKETS; b++)
+			left += n->hist[b];
+		CHECK_EQ_U(n->weight, 64);          /* settings kept */
+	}
+	CHECK_EQ_U(left, 0);
 	CHECK(shim_if);
 	CHECK(!shim_raised_with_if);
 	return check_summary("test_net_napi");
