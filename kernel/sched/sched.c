@@ -195,6 +195,10 @@ void schedule(void)
 	preempt_count_add(PREEMPT_OFFSET);
 	__schedule(SCHED_VOLUNTARY);
 	preempt_count_sub(PREEMPT_OFFSET);
+	/* An interrupt in the IF=1 windows around __schedule() returns into
+	 * this preempt-off section and marks the CPU atomic; leave it
+	 * consistent with the count again. */
+	ctx_sync(TC_PREEMPT_ENABLE);
 }
 
 void yield(void)
@@ -211,6 +215,7 @@ void preempt_schedule(void)
 		preempt_count_add(PREEMPT_OFFSET);
 		__schedule(SCHED_PREEMPT_ENABLE);
 		preempt_count_sub(PREEMPT_OFFSET);
+		ctx_sync(TC_PREEMPT_ENABLE);   /* as in schedule() */
 	} while (need_resched());
 }
 
