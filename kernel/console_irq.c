@@ -23,17 +23,23 @@
 #include "kernel/printk.h"
 #include "kernel/registry.h"
 #include "kernel/lib/json.h"
+#include "kernel/sched/sched.h"
+#include "kernel/sched/wait.h"
+#include "kernel/time.h"
 
 static bool console_irq_on;
 static unsigned console_gsi, console_vector, console_flags;
 static volatile bool input_kick;    /* an RX interrupt since the last wait */
 static uint64_t rx_irqs, sleeps;
+/* The shell task sleeps here while it waits for input (scheduler). */
+static struct wait_queue input_wq = WAIT_QUEUE_INIT;
 
 /* Hard-IRQ context: note the input; the dispatcher sends the EOI. */
 static void console_rx_irq(struct trap_frame *tf, void *ctx)
 {
 	rx_irqs++;
 	input_kick = true;
+	wake_up(&input_wq);
 }
 
 /*
@@ -48,6 +54,15 @@ void shell_wait_input(void)
 {
 	if (!console_irq_on) {
 		cpu_relax();
+		return;
+	}
+	if (current) {
+		/* The shell is a task (kernel/sched): sleep on a wait queue so
+		 * other tasks have the CPU; the RX interrupt wakes us. The 1 s
+		 * timeout only bounds the cost of a lost edge. */
+		sleeps++;
+		wait_event_timeout(&input_wq, input_kick, hz);
+		input_kick = false;
 		return;
 	}
 	local_irq_disable();

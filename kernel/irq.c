@@ -31,6 +31,7 @@
  */
 #include "kernel/irq.h"
 #include "kernel/preempt.h"
+#include "kernel/trace.h"
 #include "kernel/irqflags.h"
 #include "kernel/cpu.h"
 #include "kernel/errno.h"
@@ -181,6 +182,7 @@ void irq_dispatch(struct trap_frame *tf)
 	struct irq_desc *d = &descs[v];
 
 	irq_enter();
+	ctx_transition(CTX_IRQ, TC_IRQ, v);   /* context trace (kernel/trace.h) */
 	unsigned depth = hardirq_depth();
 	d->st.count++;
 	if (depth > 1)
@@ -214,6 +216,7 @@ void irq_dispatch(struct trap_frame *tf)
 		lapic_eoi();
 	}
 	irq_exit();
+	ctx_sync(TC_IRQ_EXIT);                /* context trace: back to what we interrupted */
 
 	/*
 	 * Preemption point on the way back to kernel code that ran with IF=1

@@ -23,6 +23,7 @@
 #include "kernel/arch/ioapic.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
+#include "kernel/sched/sched.h"
 
 #define NAPILAB_VERSION "0.1"
 
@@ -56,6 +57,7 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 	cmdline_parse(boot_info.cmdline);    /* settings every later step reads */
 	pr_info("cmdline: '%s'", boot_info.cmdline);
 	mm_init();                           /* pages, our page tables (W^X), heap */
+	sched_init();                        /* boot context = task 1, idle, ksoftirqd, tick hook */
 	acpi_init();                         /* RSDP, XSDT, MADT, MCFG, FADT */
 	pic_init();                          /* 8259s out of the way: remapped, all masked */
 	lapic_init();                        /* xAPIC on, LINT1 = NMI, error/spurious vectors */
@@ -65,5 +67,5 @@ __attribute__((noreturn)) void kmain(struct bootinfo *bi)
 
 	run_initcalls();                     /* drivers and protocols register themselves */
 	kputs("napilab: ready\n");           /* the harness waits for this line: printed at any loglevel */
-	shell_run();
+	sched_start_shell(shell_run);        /* the shell becomes a task; the boot context exits */
 }

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "kernel/panic.h"
+#include "kernel/trace.h"   /* ctx_sync: context-trace hooks below */
 
 #ifndef barrier
 #define barrier() __asm__ volatile("" ::: "memory")
@@ -159,6 +160,7 @@ void preempt_count_underflow(void);
 static inline void preempt_disable(void)
 {
 	preempt_count_add(PREEMPT_OFFSET);
+	ctx_sync(TC_PREEMPT_DISABLE);   /* context trace: task -> atomic */
 }
 
 /* Same, without the reschedule check (for code that is about to call the
@@ -175,6 +177,7 @@ static inline void preempt_enable_no_resched(void)
 static inline void preempt_enable(void)
 {
 	preempt_enable_no_resched();
+	ctx_sync(TC_PREEMPT_ENABLE);    /* context trace: atomic -> task */
 	if (__builtin_expect(preempt_count() == 0 && need_resched(), 0))
 		preempt_schedule();
 }
@@ -188,12 +191,14 @@ static inline void nmi_enter(void)
 {
 	BUG_ON(pc_nmi(preempt_count()) == NMI_MASK);   /* 15 nested NMIs: broken */
 	preempt_count_add(NMI_OFFSET + HARDIRQ_OFFSET);
+	ctx_transition(CTX_NMI, TC_NMI, 0); /* context trace */
 }
 
 static inline void nmi_exit(void)
 {
 	BUG_ON(!in_nmi());
 	preempt_count_sub(NMI_OFFSET + HARDIRQ_OFFSET);
+	ctx_nmi_exit();                 /* context trace: back to what the NMI interrupted */
 }
 
 /*
@@ -204,6 +209,7 @@ static inline void nmi_exit(void)
 static inline void local_bh_disable(void)
 {
 	preempt_count_add(SOFTIRQ_DISABLE_OFFSET);
+	ctx_sync(TC_BH_DISABLE);        /* context trace: task -> atomic */
 }
 void local_bh_enable(void);
 

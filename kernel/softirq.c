@@ -8,6 +8,7 @@
  */
 #include "kernel/softirq.h"
 #include "kernel/preempt.h"
+#include "kernel/trace.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
 #ifndef HOST_TEST
@@ -132,6 +133,7 @@ static void __do_softirq(void)
 
 	sq.passes++;
 	preempt_count_add(SOFTIRQ_OFFSET);
+	ctx_transition(CTX_SOFTIRQ, TC_SOFTIRQ_START, 0); /* context trace (kernel/trace.h) */
 again:
 	pending = softirq_pending_mask;
 	softirq_pending_mask = 0;
@@ -186,6 +188,7 @@ again:
 		wakeup_ksoftirqd();
 	}
 	preempt_count_sub(SOFTIRQ_OFFSET);
+	ctx_sync(TC_SOFTIRQ_END);       /* context trace: back to what ran us */
 }
 
 void do_softirq(void)

@@ -13,6 +13,11 @@
 
 static trap_handler_t soft_handlers[IDT_ENTRIES];
 
+/* Replaced by kernel/user/syscall.c (see trap.h). */
+__attribute__((weak)) void trap_return_to_user(struct trap_frame *tf)
+{
+}
+
 void trap_init(void)
 {
 	gdt_init();
@@ -51,4 +56,8 @@ void trap_dispatch(struct trap_frame *tf)
 		soft_handlers[v](tf);
 	else
 		irq_dispatch(tf);
+	/* On the way back to ring 3 (not from an NMI, which must not
+	 * schedule): reschedule / kill / trace, in the task's context. */
+	if (v != 2 && trap_from_user(tf))
+		trap_return_to_user(tf);
 }

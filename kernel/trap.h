@@ -114,5 +114,13 @@ uint64_t nmi_count(void);
  */
 int trap_user_exception(struct trap_frame *tf);
 void preempt_schedule_irq(void);
+/*
+ *  - trap_return_to_user(tf): the last thing trap_dispatch() does for
+ *    every vector but NMI whose frame returns to ring 3: the scheduler's
+ *    exit work (reschedule, a pending kill, the context trace's
+ *    task -> user). IF=0, preempt_count 0. Default: nothing.
+ *    (kernel/user/syscall.c)
+ */
+void trap_return_to_user(struct trap_frame *tf);
 
 #endif
