@@ -35,8 +35,10 @@ STATS0 = {
              "highest_seq": 89, "bytes": 1000, "short": 0},
     "softirq": {"NET_RX": {"raised": 5, "run": 5, "restarts": 0, "to_ksoftirqd": 0},
                 "pending": 0},
-    "e1000": {"irq": {"count": 12, "spurious": 0}, "hw": {"mpc": 0, "rnbc": 0},
-              "rx": {"drops": {"bad_desc": 0}, "high_water": 10}},
+    "e1000": {"irq": {"count": 12, "spurious": 0, "level": 12}, "napi": True,
+              "hw": {"mpc": 0, "rnbc": 0}, "rxring": 256, "rx_pending": 0,
+              "rx_drops": {"bad_length": 0}, "ring_high_water": 10,
+              "watchdog": {"ms": 50, "recoveries": 0}},
 }
 
 
@@ -48,13 +50,13 @@ def after_stats(delivered=1000, net_drops=None, drv_drops=None, mpc=0,
     for k, v in (net_drops or {}).items():
         s["net"]["drops"][k] = s["net"]["drops"].get(k, 0) + v
     for k, v in (drv_drops or {}).items():
-        s["e1000"]["rx"]["drops"][k] = s["e1000"]["rx"]["drops"].get(k, 0) + v
+        s["e1000"]["rx_drops"][k] = s["e1000"]["rx_drops"].get(k, 0) + v
     s["e1000"]["hw"]["mpc"] += mpc
     s["e1000"]["irq"]["count"] += irqs
     s["net"]["outcomes"]["answered"] += foreign
     s["net"]["napi"]["time_squeeze"] += squeeze
     s["net"]["napi"]["polls"] += 20
-    s["e1000"]["rx"]["high_water"] = 255
+    s["e1000"]["ring_high_water"] = 255
     return s
 
 
@@ -68,7 +70,7 @@ def test_guest_counters_flattens_every_section():
     assert g["delivered"] == 90
     assert g["foreign"] == 7            # answered 6 + consumed 1
     assert g["net_drop.udp_csum"] == 2
-    assert g["driver_drop.bad_desc"] == 0
+    assert g["driver_drop.bad_length"] == 0
     assert g["interrupts"] == 12 and g["missed_nic"] == 0
     assert g["polls_full_weight"] == 1 and g["budget"] == 300
     assert g["ksoftirqd"] == 0 and g["ring_high_water"] == 10
@@ -106,13 +108,13 @@ def test_reconcile_every_place_a_frame_can_go():
     # 10000 sent: 6000 delivered, 30 net drops + 5 driver drops, 15 missed by
     # the NIC, 3000 dropped by tun, 900 by the qdisc, 50 in the qdisc's
     # backlog; 20 frames still in the tun ring; 4 foreign frames read by QEMU.
-    d = gdelta(delivered=6000, net_drops={"udp_csum": 30}, drv_drops={"bad_desc": 5},
+    d = gdelta(delivered=6000, net_drops={"udp_csum": 30}, drv_drops={"bad_length": 5},
                mpc=15, foreign=4)
     read = 6000 + 30 + 5 + 15 + 4
     h = acc.HostCounts(tap_read=read, tap_dropped=3000, qdisc_dropped=900,
                        qdisc_backlog=50)
     a = acc.reconcile(10000, d, h)
-    assert a.dropped_guest == {"net.udp_csum": 30, "driver.bad_desc": 5}
+    assert a.dropped_guest == {"net.udp_csum": 30, "driver.bad_length": 5}
     assert a.missed_nic == 15 and a.dropped_host == 3900
     assert a.dropped_host_where == "tap+qdisc"
     assert a.queued_tun == 10000 - 6000 - 30 - 5 - 15 - 3900 - 50 and a.queued == 50 + a.queued_tun
