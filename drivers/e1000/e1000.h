@@ -72,6 +72,8 @@ struct e1000_rx_ring {
 	unsigned count;
 	unsigned ntc;                 /* next descriptor whose DD we test */
 	unsigned tail;                /* RDT as last written */
+	unsigned cleaned;             /* cleaned since the last RDT write: always
+					 rx_ring_to_return(ntc, tail, count) */
 	unsigned batch;               /* return cleaned descriptors in these steps */
 	unsigned buf_size;            /* RCTL.BSIZE in bytes: 2048 unless rxbsize= */
 	bool discarding;              /* inside a multi-descriptor frame */

@@ -212,13 +212,10 @@ static void reenable_after_poll(struct e1000_adapter *a)
 	if (a->user_mask == E1000_MASK_DEVICE)
 		return;              /* `e1000 mask device` unmasks at its end */
 	uint64_t f = local_irq_save();
-	if (a->mode == E1000_IRQ_MSIX) {
-		ew32(a, E1000_ICR, MSIX_QUEUES);
-		ew32(a, E1000_IMS, MSIX_QUEUES);
-	} else {
-		ew32(a, E1000_ICR, ACK_LEGACY);
-		ew32(a, E1000_IMS, a->ims);
-	}
+	/* IMS gets the whole mode's set: a stray INTx interrupt after a mode
+	 * switch may have masked "other" with IMC too. */
+	ew32(a, E1000_ICR, a->mode == E1000_IRQ_MSIX ? MSIX_QUEUES : ACK_LEGACY);
+	ew32(a, E1000_IMS, a->ims);
 	/* A frame stored after the poll's last look and before the
 	 * acknowledge left no cause behind: look once more. */
 	if (e1000_rx_pending(a)) {

@@ -84,6 +84,7 @@ int e1000_rx_setup(struct e1000_adapter *a, unsigned count)
 	if (!r->buf_size)
 		r->buf_size = PKT_BUF_SIZE;
 	r->batch = rx_ring_batch(count);
+	r->cleaned = 0;
 	r->discarding = false;
 	r->nspare = 0;
 
@@ -116,11 +117,13 @@ static struct pkt *spare_get(struct e1000_rx_ring *r)
 void e1000_rx_return(struct e1000_adapter *a)
 {
 	struct e1000_rx_ring *r = &a->rx;
-	unsigned n = rx_ring_to_return(r->ntc, r->tail, r->count);
 
-	if (!rx_ring_should_return(n, r->batch))
+	/* r->cleaned counts what rx_ring_to_return() would compute, without
+	 * the ring arithmetic on every descriptor. */
+	if (!rx_ring_should_return(r->cleaned, r->batch))
 		return;
 	r->tail = rx_ring_full_tail(r->ntc, r->count);
+	r->cleaned = 0;
 	e1000_wmb();                     /* re-armed descriptors before RDT */
 	ew32(a, E1000_RDT, r->tail);
 	a->st.rdt_writes++;
@@ -213,6 +216,7 @@ int e1000_rx_clean(struct e1000_adapter *a, int budget)
 		 * again when it reuses the descriptor). */
 		d->status = 0;
 		r->ntc = ring_next(r->ntc, r->count);
+		r->cleaned++;
 		work++;
 		e1000_rx_return(a);
 	}
