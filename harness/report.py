@@ -248,10 +248,11 @@ def q3(data: dict) -> str:
             continue
         lines.append(
             f"<li>{esc(r['nic'])}/{esc(r['mode'])}, {esc(r['variant'])} for "
-            f"{r['window_ms']} ms at {r['offered_pps'] / 1000:g}k pps: QEMU stopped reading "
-            f"the tap {esc(r.get('reads_stopped_at'))} ms into the window, after "
-            f"{esc(r.get('frames_before_stop'))} frames (ring of {esc(r.get('ring_size'))} "
-            f"descriptors); {r['dropped_host']} frames were dropped by the host "
+            f"{r['window_ms']} ms at {r['offered_pps'] / 1000:g}k pps: QEMU read "
+            f"{esc(r.get('frames_before_stop'))} more frames in the first "
+            f"{esc(r.get('ms_to_full'))} ms (ring of {esc(r.get('ring_size'))} "
+            f"descriptors), then nothing for {esc(r.get('stall_ms'))} ms; "
+            f"{r['dropped_host']} frames were dropped by the host "
             f"({esc(r['dropped_host_where'])}); NIC interrupts taken after re-enabling: "
             f"{esc(r.get('nic_irqs_after', 'n/a'))}; QEMU caught up "
             f"{esc(r.get('recovery_ms'))} ms after it resumed reading; every frame "

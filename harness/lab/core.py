@@ -59,6 +59,9 @@ DRAIN_MAX_S = 15.0
 DRAIN_POLL_S = 0.25
 DRIVER_UP_S = 20.0
 WARMUP_FRAMES = 300
+# A paced run whose generator sent less than this share of rate x duration
+# measured the host, not the guest (see Lab.noisy).
+GENERATOR_SHORTFALL = 0.9
 
 
 class LabError(HarnessError):
@@ -259,14 +262,15 @@ class Lab:
                 count: Optional[int] = None, repeat: int = 0,
                 actions: Sequence[tuple[float, Callable[["Lab"], Any]]] = (),
                 label: str = "", drain_max: float = DRAIN_MAX_S,
-                retry_steal: bool = False,
+                retry_noisy: bool = False,
                 sample_period: Optional[float] = None,
                 at_end: Optional[Callable[["Lab"], Any]] = None) -> acc.RunRecord:
         """One run; see the module docstring. `actions` are (seconds after
         the flood started, fn(lab)) pairs, run in order while it floods;
         what they return is kept in record.extra["actions"]. With
-        retry_steal, a run whose host steal exceeded steal_max is run once
-        more and the second run kept (marked retried). With sample_period,
+        retry_noisy, a run that noisy() rejects (host steal, generator
+        starved) is run once more and the second run kept (marked retried;
+        extra["noisy"] says why if it was noisy again). With sample_period,
         the tap's counters are sampled that often during the run
         (harness.lab.sampler) into record.extra["samples"], times relative
         to record.extra["t0"] (the generator's start, time.monotonic()).
@@ -277,16 +281,32 @@ class Lab:
         args = (rate, duration, count, repeat, actions, label, drain_max,
                 sample_period, at_end)
         rec = self._measure_once(*args)
-        if retry_steal and rec.steal_pct > self.steal_max:
-            self.log(f"lab: steal {rec.steal_pct:.1f} % > {self.steal_max:g} %: "
-                     f"running this point again")
+        why = self.noisy(rec, rate, duration) if retry_noisy else None
+        if why:
+            self.log(f"lab: {why}: running this point again")
             first = rec
             rec = self._measure_once(*args)
             rec.retried = True
-            rec.extra["first_try"] = {"steal_pct": first.steal_pct,
-                                      "loss_pct": first.loss_pct,
+            rec.extra["first_try"] = {"why": why, "steal_pct": first.steal_pct,
+                                      "sent": first.sent, "loss_pct": first.loss_pct,
                                       "delivered_pps": first.delivered_pps}
+            again = self.noisy(rec, rate, duration)
+            if again:
+                rec.extra["noisy"] = again
         return rec
+
+    def noisy(self, rec: acc.RunRecord, rate: int,
+              duration: Optional[float]) -> Optional[str]:
+        """Why a run's numbers are not the guest's (None if they are): the
+        host's hypervisor took too much of its CPUs (steal), or the paced
+        generator fell well short of its rate because something else on the
+        host ran on its core (it runs at idle priority, by design)."""
+        if rec.steal_pct > self.steal_max:
+            return f"steal {rec.steal_pct:.1f} % > {self.steal_max:g} %"
+        if rate > 0 and duration and rec.sent < GENERATOR_SHORTFALL * rate * duration:
+            return (f"the generator sent {rec.sent} of {int(rate * duration)} frames "
+                    "(host busy)")
+        return None
 
     def _measure_once(self, rate, duration, count, repeat, actions, label,
                       drain_max, sample_period, at_end) -> acc.RunRecord:

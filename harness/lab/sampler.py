@@ -115,67 +115,83 @@ def rates(samples: Sequence[Sample], t0: float, bin_s: float = 0.005
     return xs, rd, dr
 
 
-def stall_and_recovery(samples: Sequence[Sample], window_start: float,
-                       window_end: float, offered_pps: float,
-                       min_gap_s: float = 0.002) -> dict:
-    """From the tap series around an interval in which the guest did not
-    drain its ring (an IF=0 window, a masked device):
-
-      reads_stopped_at  first moment after window_start at which QEMU read
-                        nothing for min_gap_s (the ring was full), in ms
-                        after window_start; None if it never stopped
-      frames_before_stop  frames QEMU read between window_start and then
-                        (about the free ring slots, plus the one QEMU holds)
-      reads_resumed_at  first read after that, in ms after window_start
-      recovery_ms       from reads resuming until QEMU had caught up with
-                        the backlog in the tun ring: the read count is back
-                        on the line `offered_pps` through the dropped
-                        frames, i.e. reads stay within one bin of the rate
-      host_dropped      tx_dropped increase over the series
-    """
-    out = {"reads_stopped_at": None, "frames_before_stop": None,
-           "reads_resumed_at": None, "recovery_ms": None,
-           "host_dropped": (samples[-1][2] - samples[0][2]) if samples else 0}
-    if len(samples) < 3:
-        return out
-    base = None
-    for s in samples:
-        if s[0] >= window_start:
-            base = s
-            break
-    if base is None:
-        return out
-    # first run of >= min_gap_s without reads, starting after window_start
-    stop_t = stop_n = None
-    last_change_t, last_n = base[0], base[1]
+def read_gaps(samples: Sequence[Sample], after: float, min_gap_s: float = 0.002
+              ) -> list[tuple[float, float]]:
+    """Intervals (start, end) after `after` during which QEMU read nothing
+    for at least min_gap_s: start = time of the last read before, end = time
+    of the first read after (or of the last sample if reads never resumed)."""
+    gaps = []
+    last_t = last_n = None
     for t, n, _ in samples:
-        if t < window_start:
+        if t < after:
+            continue
+        if last_n is None:
+            last_t, last_n = t, n
             continue
         if n != last_n:
-            last_change_t, last_n = t, n
-        elif t - last_change_t >= min_gap_s:
-            stop_t, stop_n = last_change_t, last_n
-            break
-    if stop_t is None:
+            if t - last_t >= min_gap_s:
+                gaps.append((last_t, t))
+            last_t, last_n = t, n
+    if last_n is not None and samples and samples[-1][0] - last_t >= min_gap_s:
+        gaps.append((last_t, samples[-1][0]))
+    return gaps
+
+
+def _at(samples: Sequence[Sample], t: float) -> Sample:
+    """The first sample at or after t (the last one if none)."""
+    for s in samples:
+        if s[0] >= t:
+            return s
+    return samples[-1]
+
+
+def stall_and_recovery(samples: Sequence[Sample], after: float, window_s: float,
+                       offered_pps: float, min_gap_s: float = 0.002) -> dict:
+    """What the tap series shows about a window of `window_s` seconds,
+    started some time after `after` (the moment the command was sent; the
+    guest starts it when its shell gets to it, tens of ms later under a
+    flood), during which the guest did not drain its ring:
+
+      stall_ms          the longest time after `after` that QEMU read
+                        nothing (the ring was full)
+      window_start_ms   where the window began, estimated as the end of that
+                        stall minus window_s (the guest drains, and QEMU
+                        reads again, as soon as the window ends), in ms after
+                        the flood started
+      ms_to_full        from the window's start until QEMU stopped reading
+      frames_before_stop  frames QEMU read in that time: the ring's free
+                        descriptors at the start, plus the one QEMU holds
+      dropped_in_stall  frames the host dropped during the stall
+      recovery_ms       from the end of the stall until QEMU's read rate was
+                        back to at most 1.5 x offered (the backlog in the tun
+                        queue drained at the guest's full speed)
+      host_dropped      tx_dropped increase over the whole series
+    Times in the samples are seconds (any origin); results in ms.
+    """
+    out = {"stall_ms": None, "window_start_ms": None, "ms_to_full": None,
+           "frames_before_stop": None, "dropped_in_stall": None,
+           "recovery_ms": None,
+           "host_dropped": (samples[-1][2] - samples[0][2]) if samples else 0}
+    gaps = read_gaps(samples, after, min_gap_s)
+    if not gaps:
         return out
-    out["reads_stopped_at"] = round((stop_t - window_start) * 1000, 2)
-    out["frames_before_stop"] = stop_n - base[1]
-    resume = next((s for s in samples if s[0] > stop_t and s[1] > stop_n), None)
-    if resume is None:
-        return out
-    out["reads_resumed_at"] = round((resume[0] - window_start) * 1000, 2)
-    # Caught up: from some sample on, QEMU's read rate falls back to the
-    # offered rate (no backlog left to drain at the model's full speed).
-    # Detect the end of the burst: the first 5 ms bin after resuming whose
-    # read rate is <= 1.5 x offered.
-    t_prev, n_prev = resume[0], resume[1]
+    g0, g1 = max(gaps, key=lambda g: g[1] - g[0])
+    start = max(after, g1 - window_s)
+    s_start, s_g0, s_g1 = _at(samples, start), _at(samples, g0), _at(samples, g1)
+    out.update(stall_ms=round((g1 - g0) * 1000, 2),
+               window_start_ms=round(start * 1000, 2),
+               ms_to_full=round((g0 - start) * 1000, 2),
+               frames_before_stop=s_g0[1] - s_start[1],
+               dropped_in_stall=s_g1[2] - s_g0[2])
+    # Caught up: the first 5 ms bin after the stall whose read rate is
+    # <= 1.5 x offered (the backlog is gone, QEMU reads what arrives).
+    t_prev, n_prev = s_g1[0], s_g1[1]
     for t, n, _ in samples:
-        if t <= resume[0]:
+        if t <= s_g1[0]:
             continue
         if t - t_prev >= 0.005:
-            rate = (n - n_prev) / (t - t_prev)
-            if rate <= 1.5 * offered_pps:
-                out["recovery_ms"] = round((t_prev - resume[0]) * 1000, 2)
+            if (n - n_prev) / (t - t_prev) <= 1.5 * offered_pps:
+                out["recovery_ms"] = round((t_prev - s_g1[0]) * 1000, 2)
                 break
             t_prev, n_prev = t, n
     return out

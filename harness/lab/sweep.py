@@ -60,7 +60,7 @@ def measure_safely(lab: Lab, rate: int, duration: float, repeat: int,
     an error row and a fresh boot (settings re-applied) instead of ending
     the sweep."""
     try:
-        return lab.measure(rate, duration, repeat=repeat, retry_steal=True)
+        return lab.measure(rate, duration, repeat=repeat, retry_noisy=True)
     except (GuestError, FloodError) as e:
         write(f"lab: ERROR at budget {settings.get('budget')} rate {rate}: "
               f"{str(e).splitlines()[0]}")
@@ -169,7 +169,7 @@ def _point(lab: Lab, rate: int, duration: float, repeats: int,
            records: list, write) -> acc.PointSummary:
     runs = []
     for rep in range(repeats):
-        rec = lab.measure(rate, duration, repeat=rep, retry_steal=True)
+        rec = lab.measure(rate, duration, repeat=rep, retry_noisy=True)
         write(table.format_accounting(rec))
         runs.append(rec)
         records.append(rec)

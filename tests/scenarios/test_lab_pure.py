@@ -334,7 +334,7 @@ def test_report_renders_one_section_per_question():
             {"name": "host drops", "ok": False, "detail": "0 <b>"}],
             "rows": [{"nic": "e1000", "mode": "level", "variant": "IF=0 (irqoff)",
                       "window_ms": 100, "offered_pps": 20000, "ring_size": 256,
-                      "reads_stopped_at": 13.0, "frames_before_stop": 256,
+                      "ms_to_full": 13.0, "stall_ms": 80.0, "frames_before_stop": 256,
                       "dropped_host": 700, "dropped_host_where": "tap tx_dropped",
                       "nic_irqs_after": 1, "pending_vectors": ["0x31", "0xf0"],
                       "timer_ticks_after": 1, "recovery_ms": 5.0, "reconciled": True,
@@ -393,19 +393,29 @@ def steady_then_stall(rate=20_000, stall=(0.3, 0.4), ring=256, catchup=5.0):
 def test_stall_and_recovery_finds_the_window():
     from harness.lab.sampler import stall_and_recovery
     s = steady_then_stall()
-    r = stall_and_recovery(s, 0.3, 0.4, 20_000)
-    assert r["reads_stopped_at"] is not None and r["reads_stopped_at"] < 20
-    assert 240 <= r["frames_before_stop"] <= 270
-    assert 99 <= r["reads_resumed_at"] <= 103
+    # the command was sent at 0.25 s; the guest started the window at 0.3 s
+    r = stall_and_recovery(s, 0.25, 0.1, 20_000)
+    assert 295 <= r["window_start_ms"] <= 305
+    assert 10 <= r["ms_to_full"] <= 16          # 256 frames at 20/ms
+    assert 200 <= r["frames_before_stop"] <= 270   # ~ the ring, read at 20/ms
+    assert 84 <= r["stall_ms"] <= 90
+    assert r["dropped_in_stall"] > 0 and r["host_dropped"] >= r["dropped_in_stall"]
     assert r["recovery_ms"] is not None and 5 <= r["recovery_ms"] <= 20
-    assert r["host_dropped"] > 0
 
 
 def test_stall_and_recovery_without_stall():
     from harness.lab.sampler import stall_and_recovery
     s = [(i / 1000, i * 20, 0) for i in range(1000)]
-    r = stall_and_recovery(s, 0.3, 0.4, 20_000)
-    assert r["reads_stopped_at"] is None and r["host_dropped"] == 0
+    r = stall_and_recovery(s, 0.3, 0.1, 20_000)
+    assert r["stall_ms"] is None and r["host_dropped"] == 0
+
+
+def test_read_gaps():
+    from harness.lab.sampler import read_gaps
+    s = [(0.000, 0, 0), (0.001, 5, 0), (0.002, 5, 0), (0.006, 5, 0), (0.007, 9, 0),
+         (0.008, 9, 0), (0.020, 9, 0)]
+    assert read_gaps(s, 0.0) == [(0.001, 0.007), (0.007, 0.020)]
+    assert read_gaps(s, 0.0, min_gap_s=0.01) == [(0.007, 0.020)]
 
 
 def test_rates_bins():
