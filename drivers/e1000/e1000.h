@@ -157,6 +157,7 @@ struct e1000_adapter {
 	unsigned wd_ms;                   /* stall threshold, 0 = off */
 	uint64_t wd_last_irqs;            /* interrupt count at the last check */
 	uint64_t wd_since_tsc;            /* first tick that saw frames waiting and no IRQ; 0 = none */
+	unsigned wd_ticks;                /* consecutive ticks that saw it */
 
 	/* link and timing */
 	bool link_up;

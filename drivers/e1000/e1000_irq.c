@@ -298,6 +298,12 @@ static uint64_t irq_total(const struct e1000_adapter *a)
 	return n;
 }
 
+/* The vector a frame's interrupt arrives on in the current mode. */
+static int rx_vector(const struct e1000_adapter *a)
+{
+	return a->mode == E1000_IRQ_MSIX ? a->vec_msix[E1000_MSIX_RX] : a->vec_intx;
+}
+
 /*
  * Timer tick hook (hard IRQ, IF=0). A frame waiting at the head of the
  * ring with no poll scheduled and no interrupt for wd_ms is a stall: in
@@ -305,7 +311,15 @@ static uint64_t irq_total(const struct e1000_adapter *a)
  * the poll (its completion acknowledges the causes, which drops the line,
  * so the next cause makes a fresh edge), or in no-NAPI mode clear ICR and
  * clean here, in the hard-IRQ context that mode uses.
+ *
+ * Not a stall: an interrupt that has arrived but waits in the local APIC
+ * behind this tick (IRR set: the timer's vector has the higher priority),
+ * e.g. after the host did not run our vCPU for a while. So the check also
+ * wants WD_MIN_TICKS consecutive ticks that saw the same stall, and an IRR
+ * bit clear on the NIC's vector.
  */
+#define WD_MIN_TICKS 3
+
 void e1000_watchdog_tick(void)
 {
 	struct e1000_adapter *a = e1000_adapter0;
@@ -313,18 +327,20 @@ void e1000_watchdog_tick(void)
 		return;
 	a->st.wd_checks++;
 	uint64_t irqs = irq_total(a);
-	if (irqs != a->wd_last_irqs || napi_scheduled(a) || !e1000_rx_pending(a)) {
+	if (irqs != a->wd_last_irqs || napi_scheduled(a) || !e1000_rx_pending(a) ||
+	    lapic_irr_test((unsigned)rx_vector(a))) {
 		a->wd_last_irqs = irqs;
 		a->wd_since_tsc = 0;
+		a->wd_ticks = 0;
 		return;
 	}
 	uint64_t now = rdtsc();
-	if (!a->wd_since_tsc) {
+	if (!a->wd_since_tsc)
 		a->wd_since_tsc = now;
+	if (++a->wd_ticks < WD_MIN_TICKS ||
+	    tsc_to_ns(now - a->wd_since_tsc) < (uint64_t)a->wd_ms * 1000000u)
 		return;
-	}
-	if (tsc_to_ns(now - a->wd_since_tsc) < (uint64_t)a->wd_ms * 1000000u)
-		return;
+	a->wd_ticks = 0;
 	a->st.wd_stalls++;
 	a->wd_since_tsc = 0;
 	a->st.wd_recovered_packets += e1000_rx_filled(a);
@@ -506,6 +522,7 @@ int e1000_irq_mask_window(struct e1000_adapter *a, bool at_ioapic, unsigned ms)
 	else
 		unmask_and_kick_irqoff(a);
 	a->wd_since_tsc = 0;
+	a->wd_ticks = 0;
 	local_irq_restore(f);
 	return 0;
 }
