@@ -109,7 +109,8 @@ def test_softnic_polls_never_exceed_weight(kernel, budget):
     ctx = delta(after["rx_context"], before["rx_context"])
     assert ctx == {"softirq": N, "hardirq": 0, "other": 0}, ctx
     assert after["unaccounted"] == 0, after
-    assert after["pool"]["free"] == after["pool"]["total"], after["pool"]
+    # every buffer came back (a driver's RX ring holds its own share)
+    assert after["pool"]["free"] == before["pool"]["free"], (before["pool"], after["pool"])
 
 
 def test_net_reset_zeroes_counters(kernel):
