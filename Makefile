@@ -113,10 +113,14 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/.deps $(wildcard tests/unit/*.h)
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 
+# A bounded libFuzzer run over net/'s receive path (FUZZ_TIME seconds).
+fuzz: $(BUILD)/.deps
+	@set -o pipefail; bash tests/fuzz/run.sh 2>&1 | tail -n 12
+
 scenarios: all
 	$(PY) -m pytest tests/scenarios $(PYTEST_ARGS)
 
-test: all unit
+test: all unit fuzz
 	$(PY) -m pytest tests/scenarios $(PYTEST_ARGS)
 
 clean:
