@@ -91,15 +91,15 @@ static inline unsigned rx_ring_full_tail(unsigned ntc, unsigned count)
 
 /*
  * RX: how many cleaned descriptors to gather before an RDT write. Each
- * write is a trip into the device model (under TCG it waits for QEMU's
- * lock while the main loop delivers up to 50 frames), so we batch: an
- * eighth of the ring, at least 1, at most 64 - with 256 descriptors,
- * one write per 32 frames, while the device still owns at least 7/8 of
- * the ring.
+ * write is a trip into the device model that, under TCG, waits for QEMU's
+ * lock while its main loop delivers a batch of up to 50 frames
+ * (QEMU-FACTS.md), so writes are batched: a quarter of the ring, at least
+ * 1, at most 64 - with 256 descriptors one write per 64 frames, while the
+ * device still owns at least three quarters of the ring.
  */
 static inline unsigned rx_ring_batch(unsigned count)
 {
-	unsigned b = count / 8;
+	unsigned b = count / 4;
 	if (b < 1)
 		b = 1;
 	if (b > E1000_RX_BATCH_MAX)

@@ -80,7 +80,7 @@ def test_cmdline_keys_take_effect(boot):
     e = s["e1000"]
     assert (e["mode"], e["rxring"], e["txring"], e["itr"], e["napi"]) == \
         ("msix", 64, 128, 200, False)
-    assert e["rx_batch"] == 8          # an eighth of the ring
+    assert e["rx_batch"] == 16         # a quarter of the ring
     assert e["gsi_source"] == "command line"
 
 

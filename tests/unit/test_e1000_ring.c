@@ -68,9 +68,9 @@ static void test_rx_bookkeeping(void)
 
 static void test_rx_batch(void)
 {
-	CHECK_EQ_U(rx_ring_batch(8), 1);
-	CHECK_EQ_U(rx_ring_batch(64), 8);
-	CHECK_EQ_U(rx_ring_batch(256), 32);
+	CHECK_EQ_U(rx_ring_batch(8), 2);
+	CHECK_EQ_U(rx_ring_batch(64), 16);
+	CHECK_EQ_U(rx_ring_batch(256), 64);
 	CHECK_EQ_U(rx_ring_batch(1024), 64);
 	CHECK_EQ_U(rx_ring_batch(4096), 64);
 	CHECK(!rx_ring_should_return(0, 32));
