@@ -27,7 +27,6 @@
 
 /* ---- Device Control, CTRL 0x0000 RW: [SDM] 13.4.1, table 13-3 ---------- */
 #define E1000_CTRL             0x0000
-#define E1000_CTRL_FD          (1u << 0)    /* full duplex */
 #define E1000_CTRL_LRST        (1u << 3)    /* link reset (8254x) */
 #define E1000_CTRL_ASDE        (1u << 5)    /* auto-speed detection enable */
 #define E1000_CTRL_SLU         (1u << 6)    /* set link up */
@@ -87,18 +86,14 @@
 #define E1000_ICR_TXDW         (1u << 0)    /* transmit descriptor written back */
 #define E1000_ICR_TXQE         (1u << 1)    /* transmit queue empty */
 #define E1000_ICR_LSC          (1u << 2)    /* link status change */
-#define E1000_ICR_RXSEQ        (1u << 3)    /* receive sequence error */
 #define E1000_ICR_RXDMT0       (1u << 4)    /* receive descriptors below minimum threshold */
 #define E1000_ICR_RXO          (1u << 6)    /* receiver overrun */
 #define E1000_ICR_RXT0         (1u << 7)    /* receiver timer: a frame was stored */
 #define E1000_ICR_MDAC         (1u << 9)    /* MDI/O access complete */
-#define E1000_ICR_TXD_LOW      (1u << 15)
 #define E1000_ICR_SRPD         (1u << 16)   /* small receive packet detected */
 /* [574] ICR: MSI-X causes (set instead of RXT0/TXDW in MSI-X mode). */
 #define E1000_ICR_RXQ0         (1u << 20)
-#define E1000_ICR_RXQ1         (1u << 21)
 #define E1000_ICR_TXQ0         (1u << 22)
-#define E1000_ICR_TXQ1         (1u << 23)
 #define E1000_ICR_OTHER        (1u << 24)   /* any of LSC, RXO, MDAC, SRPD... */
 #define E1000_ICR_INT_ASSERTED (1u << 31)   /* [574] some enabled cause is pending */
 #define E1000_ICR_ALL          0xFFFFFFFFu
@@ -107,12 +102,11 @@
  * EIAC 0x00DC RW  causes (RXQ0..OTHER) cleared from ICR when their vector
  *                 fires; QEMU also clears them from IMS (auto-mask) unless
  *                 CTRL_EXT.IAME
- * IAM  0x00E0 RW  auto-mask on ICR read/write (IAME), unused here
+ * (IAM 0x00E0, auto-mask on ICR access with IAME, is not used)
  * IVAR 0x00E4 RW  4-bit entries: bits 2:0 MSI-X vector, bit 3 valid;
  *                 RXQ0 3:0, RXQ1 7:4, TXQ0 11:8, TXQ1 15:12, OTHER 19:16;
  *                 bit 31 = write back / interrupt on every TX descriptor */
 #define E1000_EIAC             0x00DC
-#define E1000_IAM              0x00E0
 #define E1000_IVAR             0x00E4
 #define E1000_IVAR_VALID       0x8u
 #define E1000_IVAR_RXQ0_SHIFT  0
@@ -128,21 +122,16 @@
  * writes RCTL once at bring-up and records when (e1000.rctl_written_ns). */
 #define E1000_RCTL             0x0100
 #define E1000_RCTL_EN          (1u << 1)    /* receiver enable */
-#define E1000_RCTL_SBP         (1u << 2)    /* store bad packets */
-#define E1000_RCTL_UPE         (1u << 3)    /* unicast promiscuous */
-#define E1000_RCTL_MPE         (1u << 4)    /* multicast promiscuous */
-#define E1000_RCTL_LPE         (1u << 5)    /* long packets (> 1522) */
-#define E1000_RCTL_LBM_MASK    (3u << 6)    /* loopback mode: 00 none */
 #define E1000_RCTL_RDMTS_HALF  (0u << 8)    /* RXDMT0 when free descs < 1/2 ring */
-#define E1000_RCTL_MO_MASK     (3u << 12)
 #define E1000_RCTL_BAM         (1u << 15)   /* accept broadcast */
 #define E1000_RCTL_BSIZE_2048  (0u << 16)   /* with BSEX = 0 */
 #define E1000_RCTL_BSIZE_1024  (1u << 16)
 #define E1000_RCTL_BSIZE_512   (2u << 16)
 #define E1000_RCTL_BSIZE_256   (3u << 16)
-#define E1000_RCTL_VFE         (1u << 18)   /* VLAN filter enable */
-#define E1000_RCTL_BSEX        (1u << 25)   /* buffer size x16 */
 #define E1000_RCTL_SECRC       (1u << 26)   /* strip CRC: lengths exclude the FCS */
+/* Left 0 on purpose: SBP (store bad packets, bit 2), UPE/MPE (unicast and
+ * multicast promiscuous, 3-4), LPE (long packets, 5), LBM (loopback, 7:6),
+ * VFE (VLAN filter, 18), BSEX (buffer size x16, 25). */
 
 /* ---- Transmit Control, TCTL 0x0400 RW: [SDM] 13.4.33, table 13-76 ------ */
 #define E1000_TCTL             0x0400
@@ -162,7 +151,7 @@
 #define E1000_TIPG_IPGR2_SHIFT 20
 
 /* ---- Receive descriptor ring: [SDM] 13.4.25-13.4.31 ---------------------
- * RDBAL/RDBAH RW  ring base (16-byte aligned; we use 128)
+ * RDBAL/RDBAH RW  ring base (16-byte aligned; we use a page)
  * RDLEN       RW  ring bytes, a multiple of 128 ([SDM] 13.4.27)
  * RDH         RW  head: next descriptor the device fills (do not rely on
  *                 reading it: [SDM] 13.4.28; we never read it)
@@ -175,7 +164,6 @@
 #define E1000_RDT              0x2818
 #define E1000_RDTR             0x2820
 #define E1000_RADV             0x282C
-#define E1000_RDLEN_ALIGN      128u
 
 /* ---- Transmit descriptor ring: [SDM] 13.4.36-13.4.42 ------------------- */
 #define E1000_TDBAL            0x3800
@@ -212,7 +200,6 @@
 #define E1000_MPC              0x4010       /* RC: missed packets (no room in the FIFO/ring) */
 #define E1000_RNBC             0x40A0       /* RC: receive no buffers */
 #define E1000_GPRC             0x4074       /* RC: good packets received */
-#define E1000_GPTC             0x4080       /* RC: good packets transmitted */
 #define E1000_TPR              0x40D0       /* RC: total packets received */
 
 #endif
