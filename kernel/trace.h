@@ -34,6 +34,9 @@
  *   atomic -> softirq, softirq -> atomic   local_bh_enable() runs pending
  *                      softirqs while it still holds preemption off
  *   x -> nmi, nmi -> x an NMI arrives anywhere and returns there
+ * schedule() is itself a short preempt-off section: an interrupt landing
+ * in its IF=1 windows returns as irq -> atomic, and the switch that
+ * follows is then recorded as atomic -> task (schedule).
  * A return from an interrupt to user mode is always irq -> task
  * (irq_exit, the exit path runs in the task's kernel context and may
  * reschedule) followed by task -> user (iret); irq -> user never happens.

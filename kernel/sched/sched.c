@@ -331,6 +331,10 @@ void msleep(unsigned ms)
 	uint64_t deadline = jiffies + ticks;
 
 	while (jiffies_before(jiffies, deadline)) {
+		/* A user task marked for killing stops sleeping at once and
+		 * exits on its way back to ring 3 (kernel/user/syscall.c). */
+		if (current->flags & TASK_FLAG_KILLED)
+			break;
 		set_current_state(TASK_SLEEPING);
 		schedule_timeout(deadline - jiffies);
 		__set_current_state(TASK_RUNNING);
