@@ -59,6 +59,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 # Prefixes of the flat keys that hold per-reason drop counts.
 NET_DROP = "net_drop."        # net stack verdicts (net.drops.<reason>)
 DRV_DROP = "driver_drop."     # driver drops (e1000 section)
+CTX = "ctx."                  # guest CPU cycles spent in each context
 
 # Flat keys that are levels, not event counts: delta() keeps the value
 # after the run instead of subtracting.
@@ -151,6 +152,11 @@ def guest_counters(stats: Mapping[str, Any]) -> dict[str, int]:
     for label, n in (napi.get("hist") or {}).items():
         out[f"hist.{label}"] = _num(n)
 
+    # -- CPU time per context, TSC cycles (kernel/trace.c): user, task,
+    # softirq, irq, atomic, nmi
+    for ctx, cyc in (_get(stats, "contexts", "cycles", default={}) or {}).items():
+        out[CTX + ctx] = _num(cyc)
+
     # -- softirq core (kernel/softirq.c)
     netrx = sirq.get("NET_RX") or {}
     out["ksoftirqd"] = _num(netrx.get("to_ksoftirqd"))
@@ -207,6 +213,16 @@ def user_tasks(stats: Mapping[str, Any], name: str = "spin") -> list[dict]:
              "state": t.get("state")}
             for t in tasks if isinstance(t, Mapping) and t.get("name") == name
             and t.get("user", True)]
+
+
+def cpu_shares(d: Mapping[str, int]) -> dict[str, float]:
+    """% of the guest's CPU time per context, from a delta() of counters
+    ({"user": 40.0, "irq": 35.5, ...}); {} if no cycles were counted. These
+    are the guest's own TSC-timed figures, so they do not depend on how
+    much of the host the vCPU thread got."""
+    cyc = {k[len(CTX):]: v for k, v in d.items() if k.startswith(CTX)}
+    total = sum(cyc.values())
+    return {k: round(100.0 * v / total, 2) for k, v in cyc.items()} if total else {}
 
 
 def delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:

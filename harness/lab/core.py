@@ -373,7 +373,10 @@ class Lab:
                    "host": hd.as_dict(), "guest_delta": gd,
                    "layout_problems": layout_problems,
                    "actions": action_out})
+        rec.extra["t0"] = t0
         rec.extra["t_before"] = round(before.at - t0, 4)
+        rec.extra["user_tasks_before"] = acc.user_tasks(before.raw)
+        rec.extra["guest_before"] = before.guest
         if at_end is not None:
             rec.extra["t_end"] = round(t_end - t0, 4)
             rec.extra["at_end"] = end_result
