@@ -1,6 +1,15 @@
 /* progs.c - the table of built-in user programs (progs.h). */
 #include "kernel/user/progs.h"
+#include "kernel/user/user.h"
+#include "kernel/user/syscall.h"
 #include "kernel/lib/string.h"
+
+/* progs.asm's %defines must match the C side. */
+_Static_assert(USER_BASE == 0x0000040000000000ull, "progs.asm: USER_BASE");
+_Static_assert(USER_SHARED == USER_BASE + 0x600000, "progs.asm: USER_SHARED");
+_Static_assert(USER_HOLE == USER_BASE + 0x700000, "progs.asm: USER_HOLE");
+_Static_assert(SYS_WRITE == 0 && SYS_GETPID == 1 && SYS_YIELD == 2 && SYS_SLEEP == 3 &&
+	       SYS_EXIT == 4 && SYS_CLOCK == 5, "progs.asm: SYS_* numbers");
 
 #define PROG(n) extern const unsigned char user_prog_##n[], user_prog_##n##_end[]
 PROG(hello);

@@ -45,6 +45,15 @@
 #define RFLAGS_AC   (1ull << 18)
 #define SYSCALL_FMASK (RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_IOPL | RFLAGS_NT | RFLAGS_AC)
 
+/* kernel/user/entry.asm keeps its own copies of these (nasm cannot read
+ * C headers): the frame offsets it uses, the selectors it pushes, and
+ * the cpu_area offsets it reaches through GS. */
+_Static_assert(TF_RIP == 136 && TF_RBP == 64 && TF_SIZE == 176, "entry.asm: TF_* copies");
+_Static_assert(GDT_USER_CS == 0x2b && GDT_USER_DS == 0x23, "entry.asm: GDT_USER_* copies");
+_Static_assert(offsetof(struct cpu_area, kernel_rsp) == 8, "entry.asm: CPU_KERNEL_RSP");
+_Static_assert(offsetof(struct cpu_area, user_rsp) == 16, "entry.asm: CPU_USER_RSP");
+_Static_assert(SYSCALL_VECTOR == 0x100, "entry.asm: SYSCALL_VECTOR");
+
 /* User exit code of a task killed by an exception: 128 + vector. */
 #define EXIT_KILLED_BASE 128
 #define EXIT_KILLED_CMD  137            /* `kill` from the shell */
