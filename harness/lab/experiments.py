@@ -54,6 +54,10 @@ SPIN_KILL = "kill {pid}"
 # guest's CPU under which the user task counts as starved.
 LIVELOCK_FRAME = 1518
 LIVELOCK_STARVED_PCT = 30.0
+# No-NAPI runs that measured the host rather than the guest (_host_bound)
+# are repeated up to this many runs in all; the one that delivered most is
+# kept, and every attempt is listed in the row.
+LIVELOCK_TRIES = 3
 
 
 @dataclasses.dataclass
@@ -357,6 +361,20 @@ def _spin_state(lab: Lab, pid: int) -> dict:
             "guest": acc.guest_counters(st)}
 
 
+def _host_bound(rec: acc.RunRecord) -> bool:
+    """A no-NAPI run in which the host, not the guest, was the bottleneck:
+    frames were lost on the host while the guest still had CPU left for the
+    user task. With its interrupts left on, a no-NAPI guest is in its
+    handler whenever a frame waits in the ring, so idle guest CPU during
+    host-side loss means QEMU was not delivering (its main loop starved on
+    a busy host)."""
+    if rec.loss_pct < 1.0:
+        return False
+    before = rec.extra["guest_before"]
+    after = rec.extra["at_end"]["guest"]
+    return acc.cpu_shares(acc.delta(before, after)).get("user", 0.0) >= LIVELOCK_STARVED_PCT
+
+
 def _livelock_row(before: dict, after: dict, base: Optional[dict] = None) -> dict:
     """Shares of the guest's CPU between two _spin_state()s, and the user
     task's progress per host second."""
@@ -404,11 +422,20 @@ def exp_livelock(pool: LabPool, scale: Scale, out_dir: Path,
                     row.update(delivered_pps=0.0, loss_pct=0.0, reconciled=True,
                                problems=[])
                 else:
-                    rec = lab.measure(rate, scale.duration,
-                                      at_end=lambda l: _spin_state(l, pid),
-                                      label=f"livelock {label} {rate}",
-                                      retry_noisy=True)
-                    log(table.format_accounting(rec))
+                    rec, tries = None, []
+                    for _ in range(LIVELOCK_TRIES if napi == "off" else 1):
+                        r = lab.measure(rate, scale.duration,
+                                        at_end=lambda l: _spin_state(l, pid),
+                                        label=f"livelock {label} {rate}",
+                                        retry_noisy=True)
+                        log(table.format_accounting(r))
+                        tries.append({"delivered_pps": round(r.delivered_pps, 1),
+                                      "loss_pct": round(r.loss_pct, 3)})
+                        if rec is None or r.delivered > rec.delivered:
+                            rec = r
+                        if not _host_bound(r):
+                            break
+                    row["attempts"] = tries
                     # From the snapshot before the (kept) run's flood to
                     # the moment its generator finished.
                     b = rec.extra["at_end"]
