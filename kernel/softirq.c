@@ -30,6 +30,8 @@ static void (*softirq_vec[NR_SOFTIRQS])(void) = {
 static volatile uint32_t softirq_pending_mask;
 static struct softirq_stat softirq_stats[NR_SOFTIRQS];
 static volatile bool ksoftirqd_flag;
+/* What started the pass that is running now (passes never nest). */
+static enum softirq_origin cur_origin;
 
 /* Totals that are not per softirq. */
 static struct {
@@ -124,7 +126,7 @@ static uint64_t max_time_cycles(void)
  * hard IRQ arriving meanwhile is taken, raises bits and returns here
  * (its irq_exit() sees in_interrupt() and does not recurse).
  */
-static void __do_softirq(void)
+static void __do_softirq(enum softirq_origin origin)
 {
 	uint64_t start = softirq_clock();
 	uint64_t budget = max_time_cycles();
@@ -132,6 +134,7 @@ static void __do_softirq(void)
 	uint32_t pending;
 
 	sq.passes++;
+	cur_origin = origin;
 	preempt_count_add(SOFTIRQ_OFFSET);
 	ctx_transition(CTX_SOFTIRQ, TC_SOFTIRQ_START, 0); /* context trace (kernel/trace.h) */
 again:
@@ -187,18 +190,31 @@ again:
 			softirq_stats[__builtin_ctz(p)].to_ksoftirqd++;
 		wakeup_ksoftirqd();
 	}
+	cur_origin = SOFTIRQ_FROM_NONE;
 	preempt_count_sub(SOFTIRQ_OFFSET);
 	ctx_sync(TC_SOFTIRQ_END);       /* context trace: back to what ran us */
 }
 
-void do_softirq(void)
+static void do_softirq_from(enum softirq_origin origin)
 {
 	if (in_interrupt())
 		return;
 	uint64_t flags = local_irq_save();
 	if (softirq_pending_mask)
-		__do_softirq();
+		__do_softirq(origin);
 	local_irq_restore(flags);
+}
+
+void do_softirq(void)
+{
+	do_softirq_from(SOFTIRQ_FROM_DO_SOFTIRQ);
+}
+
+enum softirq_origin softirq_pass_origin(uint64_t *pass)
+{
+	if (pass)
+		*pass = sq.passes;
+	return in_serving_softirq() ? cur_origin : SOFTIRQ_FROM_NONE;
 }
 
 void ksoftirqd_run(void)
@@ -208,7 +224,7 @@ void ksoftirqd_run(void)
 	ksoftirqd_flag = false;
 	if (softirq_pending_mask && !in_interrupt()) {
 		sq.from_ksoftirqd++;
-		__do_softirq();
+		__do_softirq(SOFTIRQ_FROM_KSOFTIRQD);
 	}
 	local_irq_restore(flags);
 }
@@ -230,7 +246,7 @@ void irq_exit(void)
 	preempt_count_sub(HARDIRQ_OFFSET);
 	if (!in_interrupt() && softirq_pending_mask) {
 		sq.from_irq_exit++;
-		__do_softirq();
+		__do_softirq(SOFTIRQ_FROM_IRQ_EXIT);
 	}
 }
 
@@ -255,7 +271,7 @@ void local_bh_enable(void)
 			WARN_ON(1);
 		} else {
 			sq.from_bh_enable++;
-			do_softirq();
+			do_softirq_from(SOFTIRQ_FROM_BH_ENABLE);
 		}
 	}
 	preempt_enable();

@@ -53,6 +53,20 @@ void raise_softirq_irqoff(int nr);
  * as it was. Task context or irq_exit(). */
 void do_softirq(void);
 
+/*
+ * Inside a softirq handler: what started the running pass, and (in *pass,
+ * if not NULL) its sequence number, so tests can tell passes apart.
+ * SOFTIRQ_FROM_NONE outside softirq context. Any context.
+ */
+enum softirq_origin {
+	SOFTIRQ_FROM_NONE,
+	SOFTIRQ_FROM_IRQ_EXIT,
+	SOFTIRQ_FROM_BH_ENABLE,
+	SOFTIRQ_FROM_KSOFTIRQD,
+	SOFTIRQ_FROM_DO_SOFTIRQ,
+};
+enum softirq_origin softirq_pass_origin(uint64_t *pass);
+
 /* Bitmask of pending softirqs (1 << nr). Any context. */
 uint32_t local_softirq_pending(void);
 

@@ -14,11 +14,12 @@
  *       irq_exit() must not run the tasklet (in_interrupt() is true because
  *       of the softirq-disable count); local_bh_enable() runs it.
  *
- * Each prints one JSON line with, per run, the preempt_count, IF and the
- * phase of the command it happened in ("irq_exit": inside the IPI's
- * return path; "ksoftirqd": inside ksoftirqd_run(); "bh_enable": inside
- * local_bh_enable(); "other": anywhere else, e.g. a timer tick's
- * irq_exit()). Shell (task) context, IF=1.
+ * Each prints one JSON line with, per run, the preempt_count, IF, and
+ * what started the softirq pass it ran in (softirq_pass_origin():
+ * "irq_exit", "bh_enable", "ksoftirqd", "do_softirq") with the pass's
+ * number. When a scheduler provides the ksoftirqd thread, it may do the
+ * handed-over part; otherwise this command calls ksoftirqd_run() itself.
+ * Shell (task) context, IF=1.
  */
 #include "kernel/softirq.h"
 #include "kernel/irq.h"
@@ -38,17 +39,22 @@
 #define DEMO_MAX_RUNS 64
 #define DEMO_MAX_SPIN 10000
 
-enum phase { PH_OTHER, PH_IRQ_EXIT, PH_KSOFTIRQD, PH_BH_ENABLE };
-static const char *const phase_names[] = { "other", "irq_exit", "ksoftirqd", "bh_enable" };
+static const char *const origin_names[] = {
+	[SOFTIRQ_FROM_NONE] = "none",
+	[SOFTIRQ_FROM_IRQ_EXIT] = "irq_exit",
+	[SOFTIRQ_FROM_BH_ENABLE] = "bh_enable",
+	[SOFTIRQ_FROM_KSOFTIRQD] = "ksoftirqd",
+	[SOFTIRQ_FROM_DO_SOFTIRQ] = "do_softirq",
+};
 
 struct run_rec {
+	uint64_t pass;
 	uint32_t pc;
 	uint8_t if_on;
-	uint8_t phase;
+	uint8_t origin;
 };
 
 static struct {
-	volatile enum phase phase;
 	unsigned target;
 	unsigned spin_us;
 	volatile unsigned runs;
@@ -72,8 +78,10 @@ static struct tasklet demo_tasklet = TASKLET_INIT(demo_tasklet_fn, 0);
 static void demo_tasklet_fn(unsigned long data)
 {
 	unsigned n = demo.runs;
+	uint64_t pass;
+	enum softirq_origin origin = softirq_pass_origin(&pass);
 	if (n < DEMO_MAX_RUNS)
-		demo.rec[n] = (struct run_rec){ preempt_count(), !irqs_disabled(), demo.phase };
+		demo.rec[n] = (struct run_rec){ pass, preempt_count(), !irqs_disabled(), origin };
 	demo.runs = n + 1;
 	if (demo.spin_us)
 		demo_spin_us(demo.spin_us);
@@ -109,9 +117,10 @@ static void print_runs(struct json *j)
 	json_arr_begin(j, "runs");
 	for (unsigned i = 0; i < demo.runs && i < DEMO_MAX_RUNS; i++) {
 		json_obj_begin(j, NULL);
+		json_u64(j, "pass", demo.rec[i].pass);
 		json_u64(j, "pc", demo.rec[i].pc);
 		json_u64(j, "if", demo.rec[i].if_on);
-		json_str(j, "phase", phase_names[demo.rec[i].phase]);
+		json_str(j, "origin", origin_names[demo.rec[i].origin]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -138,27 +147,27 @@ static int demo_run(unsigned target, unsigned spin_us)
 	demo.spin_us = spin_us;
 	softirq_get_stat(TASKLET_SOFTIRQ, &s0);
 
-	demo.phase = PH_IRQ_EXIT;
 	int err = fire_irq();
-	demo.phase = PH_OTHER;
 	if (err)
 		return err;
-	unsigned in_irq_exit = demo.runs;
-	bool handed = softirq_ksoftirqd_pending();
 
-	/* Play ksoftirqd: bounded by 100 calls and 1 s. */
+	/* Play ksoftirqd where no thread does: bounded by 100 calls, 1 s. */
 	uint64_t t0 = rdtsc(), limit = (tsc_khz ? tsc_khz : 2000000) * 1000;
 	while (demo.runs < target && ksoftirqd_calls < 100 && rdtsc() - t0 < limit) {
 		if (!softirq_ksoftirqd_pending()) {
 			cpu_relax();
 			continue;
 		}
-		demo.phase = PH_KSOFTIRQD;
 		ksoftirqd_run();
-		demo.phase = PH_OTHER;
 		ksoftirqd_calls++;
 	}
 	softirq_get_stat(TASKLET_SOFTIRQ, &s1);
+
+	/* Runs in the pass the IPI's irq_exit() started (the first run's). */
+	unsigned in_irq_exit = 0;
+	for (unsigned i = 0; i < demo.runs && i < DEMO_MAX_RUNS; i++)
+		in_irq_exit += demo.rec[i].pass == demo.rec[0].pass &&
+			       demo.rec[i].origin == SOFTIRQ_FROM_IRQ_EXIT;
 
 	json_init(&j, buf, sizeof(buf));
 	json_obj_begin(&j, NULL);
@@ -168,7 +177,7 @@ static int demo_run(unsigned target, unsigned spin_us)
 	json_u64(&j, "total", demo.runs);
 	json_u64(&j, "irq_pc", demo.irq_pc);
 	json_u64(&j, "in_irq_exit", in_irq_exit);
-	json_bool(&j, "handed_to_ksoftirqd", handed);
+	json_bool(&j, "handed_to_ksoftirqd", s1.to_ksoftirqd > s0.to_ksoftirqd);
 	json_u64(&j, "ksoftirqd_calls", ksoftirqd_calls);
 	json_u64(&j, "restarts", s1.restarts - s0.restarts);
 	json_u64(&j, "to_ksoftirqd", s1.to_ksoftirqd - s0.to_ksoftirqd);
@@ -188,14 +197,10 @@ static int demo_bh(void)
 	demo.target = 1;
 	local_bh_disable();
 	unsigned pc_disabled = preempt_count();
-	demo.phase = PH_IRQ_EXIT;
 	int err = fire_irq();
-	demo.phase = PH_OTHER;
 	unsigned runs_disabled = demo.runs;
 	bool pending = local_softirq_pending() & (1u << TASKLET_SOFTIRQ);
-	demo.phase = PH_BH_ENABLE;
 	local_bh_enable();
-	demo.phase = PH_OTHER;
 	if (err)
 		return err;
 
@@ -238,7 +243,7 @@ static int cmd_softirq(int argc, char **argv)
 		shell_error("softirq: the previous demo's tasklet is still scheduled");
 		return 0;
 	}
-	memset((void *)&demo, 0, sizeof(demo));
+	memset(&demo, 0, sizeof(demo));
 	int err = irq_request(DEMO_VECTOR, demo_irq, NULL, "softirq-demo");
 	if (err)
 		return err;
