@@ -60,6 +60,10 @@ enum e1000_rx_drop {
 	E1000_DROP_NR
 };
 
+/* Fresh RX buffers taken from the pool at once (one interrupts-off
+ * section in pkt_alloc_batch per this many frames). */
+#define E1000_RX_SPARE 32
+
 /* Buckets of the per-poll histogram, the same scheme as net/napi.h:
  * bucket 0 = 0 frames, bucket k = [2^(k-1), 2^k - 1]; polls that used the
  * whole budget are counted in polls_full instead. */
@@ -77,7 +81,7 @@ struct e1000_rx_ring {
 	unsigned batch;               /* return cleaned descriptors in these steps */
 	unsigned buf_size;            /* RCTL.BSIZE in bytes: 2048 unless rxbsize= */
 	bool discarding;              /* inside a multi-descriptor frame */
-	struct pkt *spare[E1000_RX_BATCH_MAX]; /* fresh buffers, taken in batches */
+	struct pkt *spare[E1000_RX_SPARE]; /* fresh buffers, taken from the pool in batches */
 	unsigned nspare;
 };
 

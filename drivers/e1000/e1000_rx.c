@@ -110,7 +110,7 @@ int e1000_rx_setup(struct e1000_adapter *a, unsigned count)
 static struct pkt *spare_get(struct e1000_rx_ring *r)
 {
 	if (!r->nspare)
-		r->nspare = pkt_alloc_batch(r->spare, r->batch);
+		r->nspare = pkt_alloc_batch(r->spare, E1000_RX_SPARE);
 	return r->nspare ? r->spare[--r->nspare] : NULL;
 }
 
