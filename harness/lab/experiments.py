@@ -80,13 +80,13 @@ SCALES = {
     "test": Scale(rate=20_000, window_ms=100, duration=1.0, at=0.3,
                   combos=(("e1000", "level"),),
                   edge_modes=(("e1000", "level"), ("e1000", "edge")),
-                  live_rates=(0, 150_000), live_budgets=(64,),
+                  live_rates=(0, 100_000, 150_000), live_budgets=(64,),
                   budget_rate=300_000, budgets=(1, 300), weights=(), budget_us=()),
     "full": Scale(rate=50_000, window_ms=100, duration=2.0, at=0.7,
                   combos=(("e1000", "level"), ("e1000", "edge"),
                           ("e1000e", "level"), ("e1000e", "msi"), ("e1000e", "msix")),
                   edge_modes=(("e1000", "level"), ("e1000", "edge"), ("e1000e", "msi")),
-                  live_rates=(0, 25_000, 50_000, 100_000, 200_000, 300_000, 400_000),
+                  live_rates=(0, 25_000, 50_000, 75_000, 100_000, 150_000, 250_000),
                   live_budgets=(4, 64, 300),
                   budget_rate=400_000, budgets=(1, 4, 16, 64, 300),
                   weights=(4, 16, 64, 256), budget_us=(20, 100, 500, 2000)),
@@ -456,26 +456,34 @@ def exp_livelock(pool: LabPool, scale: Scale, out_dir: Path,
             lab.size = size0
             if lab.guest.alive:
                 lab.run(SPIN_KILL.format(pid=pid), check=False)
-    top = max(scale.live_rates)
-    at_top = {r["config"]: r for r in rows if r["offered_pps"] == top}
-    off = at_top.get("no NAPI")
+    # Each configuration at its busiest: the loaded point where the user task
+    # got the least CPU. Without NAPI that is where QEMU delivered most (its
+    # main loop, not the guest, sets how much arrives: see _host_bound).
+    worst = {}
+    for r in rows:
+        if r["offered_pps"] > 0 and (r["config"] not in worst or
+                                     r["user_share_pct"] < worst[r["config"]]["user_share_pct"]):
+            worst[r["config"]] = r
+    off = worst.get("no NAPI")
     if off is not None:
-        check(checks, f"no NAPI at {top / 1000:g}k pps: the user task starves",
+        check(checks, "no NAPI under load: the user task starves",
               off["user_share_pct"] < LIVELOCK_STARVED_PCT,
-              f"user task got {off['user_share_pct']} % of the guest's CPU (hard IRQ "
+              f"at {off['offered_pps'] / 1000:g}k pps offered the user task got "
+              f"{off['user_share_pct']} % of the guest's CPU (hard IRQ "
               f"{off['irq_share_pct']} %); delivered {off['delivered_pps']:,.0f} pps")
-    for cfg, r in at_top.items():
+    for cfg, r in worst.items():
         if cfg == "no NAPI":
             continue
-        check(checks, f"{cfg} at {top / 1000:g}k pps: the user task keeps running",
+        check(checks, f"{cfg} under load: the user task keeps running",
               r["user_share_pct"] >= LIVELOCK_STARVED_PCT,
-              f"user task got {r['user_share_pct']} % of the guest's CPU (softirq "
-              f"{r['softirq_share_pct']} %, hard IRQ {r['irq_share_pct']} %); delivered "
-              f"{r['delivered_pps']:,.0f} pps")
+              f"at worst (at {r['offered_pps'] / 1000:g}k pps) it got "
+              f"{r['user_share_pct']} % of the guest's CPU (softirq "
+              f"{r['softirq_share_pct']} %, hard IRQ {r['irq_share_pct']} %); "
+              f"delivered {r['delivered_pps']:,.0f} pps")
         if off is not None:
-            check(checks, f"{cfg} vs no NAPI at {top / 1000:g}k pps: NAPI leaves the user "
-                  "task more of the CPU", r["user_share_pct"] > off["user_share_pct"],
-                  f"{r['user_share_pct']} % vs {off['user_share_pct']} %")
+            check(checks, f"{cfg} vs no NAPI: NAPI leaves the user task more of the CPU",
+                  r["user_share_pct"] > off["user_share_pct"],
+                  f"{r['user_share_pct']} % vs {off['user_share_pct']} % at their busiest")
     check(checks, "every flood run reconciles", all(r["reconciled"] for r in rows),
           "; ".join(p for r in rows for p in r["problems"]) or "yes")
     plot_paths = []
