@@ -355,7 +355,7 @@ static void handle_debug(struct trap_frame *tf)
 static void handle_breakpoint(struct trap_frame *tf)
 {
 	report(LOG_NOTICE, tf, 0, true);
-	pr_notice("trap: #BP is a trap: int3 was at 0x%lx, saved rip 0x%lx is the next "
+	pr_notice("trap: #BP is a trap: the one-byte int3 was at 0x%lx, saved rip 0x%lx is the next "
 		  "instruction; continuing there", tf->rip - 1, tf->rip);
 }
 
