@@ -247,3 +247,31 @@ def bars(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]],
     ax.grid(True, alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def timelines(path: Path, panels: Sequence[dict], title: str) -> Path:
+    """Stacked panels sharing the time axis, one per run: frames QEMU read
+    from the tap and frames the host dropped (both per second), with the
+    stall (QEMU reading nothing) shaded. Each panel: {"title", "xs" (ms),
+    "read", "dropped", "stall": (start_ms, end_ms) or None, "xmax"}."""
+    n = max(len(panels), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(9, 2.4 * n + 0.8), sharex=True,
+                             squeeze=False)
+    for ax, p in zip(axes[:, 0], panels):
+        ax.plot(p["xs"], p["read"], color="tab:blue", linewidth=1,
+                label="read by QEMU from the tap")
+        ax.plot(p["xs"], p["dropped"], color="tab:red", linewidth=1,
+                label="dropped by the host (tun queue full)")
+        if p.get("stall"):
+            ax.axvspan(p["stall"][0], p["stall"][1], color="gray", alpha=0.2,
+                       label="QEMU reads nothing (ring full)")
+        ax.yaxis.set_major_formatter(_kfmt)
+        ax.set_ylabel("frames/s")
+        ax.set_title(p["title"], fontsize=9)
+        ax.grid(True, alpha=0.3)
+        if p.get("xmax"):
+            ax.set_xlim(0, p["xmax"])
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("time since the flood started (ms; 5 ms bins)")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

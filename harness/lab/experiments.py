@@ -184,7 +184,7 @@ def _window_analysis(rec: acc.RunRecord, window_ms: int, rate: int) -> dict:
 
 def exp_irqoff(pool: LabPool, scale: Scale, out_dir: Path,
                log: Callable[[str], None] = print) -> dict:
-    rows, checks, runs, series = [], [], [], {}
+    rows, checks, runs, series = [], [], [], []
     for nic, mode in scale.combos:
         lab = pool.get(nic, mode)
         st = lab.stats()
@@ -234,7 +234,14 @@ def exp_irqoff(pool: LabPool, scale: Scale, out_dir: Path,
             rows.append(row)
             runs.append(_strip(rec))
             xs, rd, dr = bin_rates(rec.extra["samples"], 0.0, 0.005)
-            series[f"{nic}/{mode}: {vname}"] = (xs, rd, dr)
+            stall = None
+            if row.get("stall_ms") is not None:
+                s0 = row["window_start_ms"] + row["ms_to_full"]
+                stall = (s0, s0 + row["stall_ms"])
+            series.append({"title": f"{nic}, irq={mode}: {vname} for {scale.window_ms} ms "
+                           f"(dropped on the host: {rec.dropped_host})",
+                           "xs": xs, "read": rd, "dropped": dr, "stall": stall,
+                           "xmax": rec.duration * 1000})
     # ------- checks (on the first combo's IF=0 run: what the issue asks)
     for row in rows:
         if row["variant"] != "IF=0 (irqoff)" or "unavailable" in row:
@@ -259,20 +266,10 @@ def exp_irqoff(pool: LabPool, scale: Scale, out_dir: Path,
               f"{row.get('nic_irqs_after')}")
     plot_paths = []
     if series:
-        sers = {k: (v[0], v[1]) for k, v in series.items()}
-        p = plots.lines(out_dir / "exp-irqoff-reads.png", sers,
-                        "time since the flood started (ms)",
-                        "frames QEMU read from the tap (frames/s, 5 ms bins)",
-                        f"QEMU stops reading while the guest cannot drain its ring "
-                        f"({scale.window_ms} ms window from ~{scale.at * 1000:.0f} ms; "
-                        f"{scale.rate / 1000:g}k pps offered)", markers=False, ky=True)
-        plot_paths.append(str(p))
-        sers = {k: (v[0], v[2]) for k, v in series.items()}
-        p = plots.lines(out_dir / "exp-irqoff-drops.png", sers,
-                        "time since the flood started (ms)",
-                        "frames dropped by the host tun driver (frames/s, 5 ms bins)",
-                        "Where the frames go once the ring and the tun queue are full",
-                        markers=False, ky=True)
+        p = plots.timelines(out_dir / "exp-irqoff.png", series,
+                            f"While the guest cannot drain its ring QEMU stops reading the tap, "
+                            f"then the host drops\n({scale.rate / 1000:g}k pps offered, "
+                            f"{scale.window_ms} ms windows)")
         plot_paths.append(str(p))
     return {"name": "irqoff", "scale": dataclasses.asdict(scale), "rows": rows,
             "checks": checks, "plots": plot_paths, "runs": runs}
@@ -339,11 +336,17 @@ def exp_edge(pool: LabPool, scale: Scale, out_dir: Path,
     plot_paths = []
     ok_rows = [r for r in rows if "unavailable" not in r]
     if ok_rows:
-        p = plots.bars(out_dir / "exp-edge.png",
-                       [f"{r['nic']}/{r['mode']}\n{r['trigger']}" for r in ok_rows],
-                       {"longest time QEMU read nothing (ms)": [r["longest_read_gap_ms"] for r in ok_rows],
-                        "watchdog recoveries (count)": [r["watchdog"] for r in ok_rows]},
-                       "ms / count", "Edge-triggered INTx stalls; level and MSI do not")
+        groups = [f"{r['nic']}/{r['mode']}\n{r['trigger']}" for r in ok_rows]
+        p = plots.bars(out_dir / "exp-edge-gap.png", groups,
+                       {"longest time QEMU read nothing": [r["longest_read_gap_ms"] for r in ok_rows]},
+                       "milliseconds",
+                       f"Longest receive stall during a {scale.rate / 1000:g}k pps flood: "
+                       "edge-triggered INTx stalls until the watchdog")
+        plot_paths.append(str(p))
+        p = plots.bars(out_dir / "exp-edge-watchdog.png", groups,
+                       {"watchdog recoveries": [r["watchdog"] for r in ok_rows]},
+                       "recoveries per run (count)",
+                       "Stalls the driver's watchdog found and recovered by polling")
         plot_paths.append(str(p))
     return {"name": "edge", "scale": dataclasses.asdict(scale), "rows": rows,
             "checks": checks, "plots": plot_paths, "runs": runs}
