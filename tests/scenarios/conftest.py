@@ -99,6 +99,10 @@ def _make_guest(request: pytest.FixtureRequest, label: str, **options) -> Guest:
     guest_kw = {k: options.pop(k) for k in list(options) if k in _GUEST_KEYS}
     options.setdefault("nic", request.config.getoption("--nic"))
     options.setdefault("label", label)
+    # Hermetic boots: a cmdline.txt left in build/esp by `make run CMDLINE=`
+    # must not leak into tests, so None (use build/esp's) becomes "" here.
+    if options.get("cmdline") is None:
+        options["cmdline"] = ""
     return Guest(QemuConfig(**options), boot_timeout=request.config.getoption(
         "--boot-timeout"), **guest_kw)
 
