@@ -214,6 +214,8 @@ extern const char *const e1000_mode_names[E1000_IRQ_NR_MODES];
 /* Allocates the ring and its buffers, programs RDBAL..RDT (not RCTL).
  * Task context, at probe. 0 or -ENOMEM. */
 int e1000_rx_setup(struct e1000_adapter *a, unsigned count);
+/* Undoes e1000_rx_setup (the receiver must be off). Task context. */
+void e1000_rx_free(struct e1000_adapter *a);
 /* Cleans up to `budget` descriptors; returns how many it examined
  * (delivered or dropped). Returns cleaned descriptors to the device a
  * batch at a time (e1000_rx_return: one RDT write per batch). Softirq
@@ -238,6 +240,9 @@ void e1000_tx_kick(struct e1000_adapter *a);
 /* Allocates vectors and installs handlers (once), then enables `mode`.
  * Task context, at probe. 0 or -errno. */
 int e1000_irq_setup(struct e1000_adapter *a);
+/* Masks the device, stops delivery and frees the vectors (a failed probe).
+ * Task context. */
+void e1000_irq_teardown(struct e1000_adapter *a);
 /* Switches delivery mode at run time; -ENOTSUP if the model cannot
  * (MSI/MSI-X need the 82574L). Task context (shell). */
 int e1000_irq_set_mode(struct e1000_adapter *a, enum e1000_irq_mode mode);

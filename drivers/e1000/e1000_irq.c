@@ -538,23 +538,42 @@ void e1000_irq_set_itr(struct e1000_adapter *a, unsigned itr)
 
 /* ---- set-up --------------------------------------------------------------- */
 
+void e1000_irq_teardown(struct e1000_adapter *a)
+{
+	uint64_t f = local_irq_save();
+	mode_stop_irqoff(a);
+	a->wd_ms = 0;
+	local_irq_restore(f);
+	if (a->vec_intx >= 0)
+		irq_free((unsigned)a->vec_intx);
+	for (unsigned i = 0; i < E1000_MSIX_NR; i++)
+		if (a->vec_msix[i] >= 0)
+			irq_free((unsigned)a->vec_msix[i]);
+	a->vec_intx = -1;
+	for (unsigned i = 0; i < E1000_MSIX_NR; i++)
+		a->vec_msix[i] = -1;
+}
+
 int e1000_irq_setup(struct e1000_adapter *a)
 {
 	int v, err;
 
 	netif_napi_add(&a->netdev, &a->napi, e1000_poll, 0);
 	a->wd_ms = WD_MS_DEFAULT;
+	a->vec_intx = -1;
+	for (unsigned i = 0; i < E1000_MSIX_NR; i++)
+		a->vec_msix[i] = -1;
 
+	/* Each vector is recorded as soon as it is reserved, so that
+	 * e1000_irq_teardown() frees it whatever fails next. */
 	v = irq_alloc_vector();
 	if (v < 0)
 		return v;
+	a->vec_intx = v;
 	err = irq_request((unsigned)v, e1000_intr, a, "e1000");
 	if (err)
 		return err;
-	a->vec_intx = v;
 
-	for (unsigned i = 0; i < E1000_MSIX_NR; i++)
-		a->vec_msix[i] = -1;
 	if (a->model == E1000_82574L && a->pdev->msix_cap) {
 		static const irq_handler_t h[E1000_MSIX_NR] = {
 			e1000_msix_rx, e1000_msix_tx, e1000_msix_other };
@@ -564,10 +583,10 @@ int e1000_irq_setup(struct e1000_adapter *a)
 			v = irq_alloc_vector();
 			if (v < 0)
 				return v;
+			a->vec_msix[i] = v;
 			err = irq_request((unsigned)v, h[i], a, names[i]);
 			if (err)
 				return err;
-			a->vec_msix[i] = v;
 		}
 	}
 

@@ -339,16 +339,21 @@ static int e1000_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		a->napi_on ? "on" : "off", a->itr, a->rx.count, a->tx.count);
 	return 0;
 
-	/* The tail of the ladder leaves the rings and vectors allocated: a
-	 * failure this late is a bug report, not something to retry. */
+	/* Past netif_napi_add() (in e1000_irq_setup) net/ knows the napi
+	 * inside `a` and has no way to forget it, so from there on the
+	 * device is only stopped and `a` stays allocated. */
 err_netdev:
+	ew32(a, E1000_RCTL, 0);
 err_irq:
-	ew32(a, E1000_IMC, ~0u);
+	e1000_irq_teardown(a);
 	e1000_adapter0 = NULL;
+	ew32(a, E1000_TCTL, 0);
+	pci_command_update(pdev, 0, PCI_COMMAND_MASTER);
+	return err;
 err_tx:
+	e1000_rx_free(a);
 err_rx:
 err_mac:
-	ew32(a, E1000_RCTL, 0);
 err_map:
 	pci_command_update(pdev, 0, PCI_COMMAND_MASTER);
 	kfree(a);

@@ -104,6 +104,23 @@ int e1000_rx_setup(struct e1000_adapter *a, unsigned count)
 	return 0;
 }
 
+void e1000_rx_free(struct e1000_adapter *a)
+{
+	struct e1000_rx_ring *r = &a->rx;
+	size_t pages = PAGE_ALIGN_UP((size_t)r->count * sizeof(struct e1000_rx_desc)) / PAGE_SIZE;
+
+	ew32(a, E1000_RDLEN, 0);
+	for (unsigned i = 0; i < r->count; i++)
+		pkt_free(r->buf[i]);
+	while (r->nspare)
+		pkt_free(r->spare[--r->nspare]);
+	kfree(r->buf);
+	phys_free_contig(r->desc_phys, pages);
+	r->buf = NULL;
+	r->desc = NULL;
+	r->count = 0;
+}
+
 /* A fresh buffer for a slot whose frame goes up, or NULL when the pool
  * is empty. Takes buffers from the pool a batch at a time (one
  * interrupts-off section per batch instead of per frame). */

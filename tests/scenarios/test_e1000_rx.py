@@ -82,9 +82,16 @@ def test_burst_counted_in_each_mode(boot, nic, mode):
     # RDT written once per batch of descriptors, not per frame
     rdt = ae["rdt_writes"] - be["rdt_writes"]
     assert rdt <= 2000 // ae["rx_batch"] + 1, rdt
-    # register accesses per frame well under one
-    mmio = (ae["mmio_reads"] + ae["mmio_writes"]) - (be["mmio_reads"] + be["mmio_writes"])
-    assert mmio < 2000, mmio
+    # Register accesses come per interrupt, per poll and per RDT batch,
+    # never per frame: ICR is read once per interrupt (the `stats` that
+    # took `a` read a few statistics registers too), and writes are the
+    # top half's IMC, a completed poll's ICR acknowledge, IMS and (rarely)
+    # the re-check's IMC, and the RDT batches.
+    reads = ae["mmio_reads"] - be["mmio_reads"]
+    writes = ae["mmio_writes"] - be["mmio_writes"]
+    polls = ae["polls"] - be["polls"]
+    assert reads <= irqs + 16, (reads, irqs)
+    assert writes <= irqs + 3 * polls + rdt + 16, (writes, irqs, polls, rdt)
     assert ae["watchdog"]["recoveries"] == be["watchdog"]["recoveries"]
 
 
