@@ -47,7 +47,7 @@ def _subtitle(points: Sequence[PointSummary]) -> str:
     reps = max(len(p.runs) for p in points)
     napi = "" if r.napi == "on" else ", no NAPI"
     return (f"{r.nic}, irq={r.mode}{napi}, weight {r.weight}, "
-            f"{r.duration:g} s per run, {reps} run(s) per point (median, bars: min-max)")
+            f"{r.duration:.1f} s per run, {reps} run(s) per point (median, bars: min-max)")
 
 
 def _err(p: PointSummary, attr: str) -> tuple[float, float]:

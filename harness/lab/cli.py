@@ -32,7 +32,7 @@ DEFAULT_BUDGETS = (1, 4, 16, 64, 300)
 # offered on this kind of host and peaks near 450k (QEMU-FACTS.md); a
 # Linux guest's knee is ~80k. "max" is the unpaced point, which mostly
 # measures host contention and is labelled so.
-DEFAULT_RATES = (50_000, 100_000, 200_000, 300_000, 400_000, 0)
+DEFAULT_RATES = (50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 0)
 DEFAULT_DURATION = 3.0
 MAX_RATE = 5_000_000
 MAX_BUDGET = 1_000_000          # the kernel's own bound (net/netctl.c)
