@@ -178,11 +178,22 @@ def _point(lab: Lab, rate: int, duration: float, repeats: int,
 
 def find_loss_free(measure: Callable[[int], float], start: int = 50_000,
                    cap: int = 2_000_000, bisect_steps: int = 3,
-                   threshold: float = LOSS_FREE_PCT) -> tuple[Optional[int], Optional[int]]:
+                   threshold: float = LOSS_FREE_PCT,
+                   confirm: bool = True) -> tuple[Optional[int], Optional[int]]:
     """Search over paced rates: step up by x1.5 from `start` while the loss
     (measure(rate) -> loss %) stays <= threshold, then bisect between the
-    last good and the first bad rate. Returns (best good rate, first bad
-    rate); either may be None. Pure given `measure`."""
+    last good and the first bad rate. With confirm, a rate that lost is
+    measured once more and the lower loss kept: a busy host only ever adds
+    loss, so one lossy run is not yet a knee. Returns (best good rate,
+    first bad rate); either may be None. Pure given `measure`."""
+    raw = measure
+
+    def measure(rate: int) -> float:   # noqa: F811 - the confirming wrapper
+        loss = raw(rate)
+        if confirm and loss > threshold:
+            loss = min(loss, raw(rate))
+        return loss
+
     good, bad = None, None
     rate = start
     while rate <= cap:

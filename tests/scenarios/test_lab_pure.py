@@ -440,10 +440,25 @@ def test_find_loss_free_steps_up_then_bisects():
     def loss(rate):
         tried.append(rate)
         return 0.0 if rate <= knee else 5.0
-    good, bad = find_loss_free(loss, start=50_000, bisect_steps=3)
+    good, bad = find_loss_free(loss, start=50_000, bisect_steps=3, confirm=False)
     assert tried[:4] == [50_000, 75_000, 112_500, 168_750]
     assert good <= knee < bad and bad - good <= 253_125 - 168_750
     assert len(tried) == 5 + 3
+
+
+def test_find_loss_free_confirms_a_lossy_rate():
+    from harness.lab.sweep import find_loss_free
+    noise = {75_000: [3.0, 0.0]}     # one noisy run at 75k, then clean
+    tried = []
+
+    def loss(rate):
+        tried.append(rate)
+        if rate in noise and noise[rate]:
+            return noise[rate].pop(0)
+        return 0.0 if rate <= 100_000 else 5.0
+    good, bad = find_loss_free(loss, start=50_000, bisect_steps=0)
+    assert tried[:3] == [50_000, 75_000, 75_000]
+    assert (good, bad) == (75_000, 112_500)
 
 
 def test_find_loss_free_all_lossy():
