@@ -196,8 +196,8 @@ def lines(path: Path, series: dict[str, tuple[Sequence[float], Sequence[float]]]
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if markers else None, label=name)
-    for name, y in (hlines or {}).items():
-        ax.axhline(y, linestyle="--", color="gray", linewidth=1, label=name)
+    for (name, y), style in zip((hlines or {}).items(), ("--", "-.", ":", (0, (5, 5)))):
+        ax.axhline(y, linestyle=style, color="dimgray", linewidth=1, label=name)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -234,8 +234,8 @@ def bars(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]],
         xs = [g + (i - (n - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, [0 if (y is None or (isinstance(y, float) and math.isnan(y))) else y
                     for y in ys], width, label=name)
-    for name, y in (hlines or {}).items():
-        ax.axhline(y, linestyle="--", color="gray", linewidth=1, label=name)
+    for (name, y), style in zip((hlines or {}).items(), ("--", "-.", ":", (0, (5, 5)))):
+        ax.axhline(y, linestyle=style, color="dimgray", linewidth=1, label=name)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     if logy:
