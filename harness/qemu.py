@@ -96,9 +96,11 @@ def qemu_argv(cfg: QemuConfig, qmp_socket: Path, esp_dir: Path) -> list[str]:
         "-name", "napilab,debug-threads=on",
         "-qmp", f"unix:{qmp_socket},server=on,wait=off",
     ]
-    if cfg.nic == "none":
+    # Without a tap, "-nic none" stops QEMU adding its default NIC (an
+    # e1000e at 00:02.0 on q35, with user-mode networking) beside ours.
+    if cfg.nic == "none" or not cfg.tap:
         argv += ["-nic", "none"]
-    else:
+    if cfg.nic != "none":
         dev = f"{cfg.nic},mac={cfg.mac},romfile=,addr={cfg.nic_addr}"
         if cfg.tap:
             argv += ["-netdev", f"tap,id=n0,ifname={cfg.tap},script=no,downscript=no"]

@@ -100,7 +100,7 @@ class QmpClient:
         after answering; both are success."""
         try:
             self.execute("quit")
-        except QmpError:
+        except (QmpError, OSError):   # OSError: QEMU already gone (reset, EPIPE)
             pass
 
     def close(self) -> None:
