@@ -47,8 +47,11 @@ $(BUILD)/k/%.o: %.c $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c $< -o $@
 
+# The .d names the files an .asm %includes (nasm 2.16's -MD, given while
+# assembling, leaves them out: hence a separate -M pass).
 $(BUILD)/k/%.asm.o: %.asm $(BUILD)/.deps
 	@mkdir -p $(dir $@)
+	@nasm -Iinclude/ -Ikernel/ -M -MT $@ -MF $(@:.o=.d) -MP $<
 	nasm -f elf64 -g -F dwarf -Iinclude/ -Ikernel/ $< -o $@
 
 $(BUILD)/kernel.elf: $(KOBJS) kernel/kernel.ld

@@ -29,6 +29,21 @@ static void mmap_insert_after(void *map, uint64_t *size, uint64_t desc_size, uin
 		((volatile unsigned char *)base)[from + k] = base[i * desc_size + k];
 }
 
+/* Splits entry i at address `at` (inside it): entry i keeps [start, at),
+ * a new entry i+1 with the same type and attributes takes [at, end). */
+static void mmap_split(void *map, uint64_t *size, uint64_t desc_size, uint64_t i, uint64_t at)
+{
+	struct boot_mmap_desc *d = mmap_desc(map, desc_size, i);
+	uint64_t d_start = d->phys_start, d_end = d_start + d->num_pages * MMAP_PAGE;
+
+	mmap_insert_after(map, size, desc_size, i);
+	d->num_pages = (at - d_start) / MMAP_PAGE;
+	d = mmap_desc(map, desc_size, i + 1);
+	d->phys_start = at;
+	d->virt_start = 0;
+	d->num_pages = (d_end - at) / MMAP_PAGE;
+}
+
 int mmap_set_type(void *map, uint64_t *size, uint64_t cap, uint64_t desc_size,
 		  uint64_t start, uint64_t end, uint32_t type)
 {
@@ -61,23 +76,12 @@ int mmap_set_type(void *map, uint64_t *size, uint64_t cap, uint64_t desc_size,
 		if (d_start < start) {
 			/* Keep [d_start, start) here; the rest moves to entry i+1,
 			 * which the next iteration handles. */
-			mmap_insert_after(map, size, desc_size, i);
-			d->num_pages = (start - d_start) / MMAP_PAGE;
-			d = mmap_desc(map, desc_size, i + 1);
-			d->phys_start = start;
-			d->virt_start = 0;
-			d->num_pages = (d_end - start) / MMAP_PAGE;
+			mmap_split(map, size, desc_size, i, start);
 			continue;
 		}
 		if (d_end > end) {
 			/* [d_start, end) gets the type; [end, d_end) stays. */
-			mmap_insert_after(map, size, desc_size, i);
-			d->num_pages = (end - d_start) / MMAP_PAGE;
-			d = mmap_desc(map, desc_size, i + 1);
-			d->phys_start = end;
-			d->virt_start = 0;
-			d->num_pages = (d_end - end) / MMAP_PAGE;
-			d = mmap_desc(map, desc_size, i);
+			mmap_split(map, size, desc_size, i, end);
 		}
 		d->type = type;
 	}

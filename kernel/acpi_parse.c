@@ -116,6 +116,16 @@ static unsigned madt_min_len(uint8_t type)
 	}
 }
 
+/* Appends `entry` to out->arr (out->nr entries so far), or counts it in
+ * out->dropped when the array is full: a table longer than we keep is
+ * reported, not an error. */
+#define MADT_APPEND(out, arr, nr, ...) do {                                  \
+	if ((out)->nr == sizeof((out)->arr) / sizeof((out)->arr[0]))         \
+		(out)->dropped++;                                             \
+	else                                                                  \
+		(out)->arr[(out)->nr++] = __VA_ARGS__;                        \
+} while (0)
+
 int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt *out)
 {
 	const uint8_t *b = madt;
@@ -137,45 +147,25 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt *out)
 
 		switch (type) {
 		case ACPI_MADT_LAPIC:
-			if (out->nr_lapics == ACPI_MAX_LAPICS) {
-				out->dropped++;
-				break;
-			}
-			out->lapics[out->nr_lapics++] = (struct acpi_lapic){
-				.uid = e[2], .apic_id = e[3], .flags = acpi_get32(e + 4) };
+			MADT_APPEND(out, lapics, nr_lapics, (struct acpi_lapic){
+				.uid = e[2], .apic_id = e[3], .flags = acpi_get32(e + 4) });
 			break;
 		case ACPI_MADT_IOAPIC:
-			if (out->nr_ioapics == ACPI_MAX_IOAPICS) {
-				out->dropped++;
-				break;
-			}
-			out->ioapics[out->nr_ioapics++] = (struct acpi_ioapic){
-				.id = e[2], .address = acpi_get32(e + 4), .gsi_base = acpi_get32(e + 8) };
+			MADT_APPEND(out, ioapics, nr_ioapics, (struct acpi_ioapic){
+				.id = e[2], .address = acpi_get32(e + 4), .gsi_base = acpi_get32(e + 8) });
 			break;
 		case ACPI_MADT_OVERRIDE:
-			if (out->nr_overrides == ACPI_MAX_OVERRIDES) {
-				out->dropped++;
-				break;
-			}
-			out->overrides[out->nr_overrides++] = (struct acpi_override){
+			MADT_APPEND(out, overrides, nr_overrides, (struct acpi_override){
 				.bus = e[2], .source = e[3], .gsi = acpi_get32(e + 4),
-				.inti = acpi_get16(e + 8) };
+				.inti = acpi_get16(e + 8) });
 			break;
 		case ACPI_MADT_NMI_SOURCE:
-			if (out->nr_nmi_sources == ACPI_MAX_NMI_SRC) {
-				out->dropped++;
-				break;
-			}
-			out->nmi_sources[out->nr_nmi_sources++] = (struct acpi_nmi_source){
-				.inti = acpi_get16(e + 2), .gsi = acpi_get32(e + 4) };
+			MADT_APPEND(out, nmi_sources, nr_nmi_sources, (struct acpi_nmi_source){
+				.inti = acpi_get16(e + 2), .gsi = acpi_get32(e + 4) });
 			break;
 		case ACPI_MADT_LAPIC_NMI:
-			if (out->nr_lapic_nmis == ACPI_MAX_LAPIC_NMI) {
-				out->dropped++;
-				break;
-			}
-			out->lapic_nmis[out->nr_lapic_nmis++] = (struct acpi_lapic_nmi){
-				.uid = e[2], .inti = acpi_get16(e + 3), .lint = e[5] };
+			MADT_APPEND(out, lapic_nmis, nr_lapic_nmis, (struct acpi_lapic_nmi){
+				.uid = e[2], .inti = acpi_get16(e + 3), .lint = e[5] });
 			break;
 		case ACPI_MADT_LAPIC_OVERRIDE:
 			/* 5.2.12.8: a 64-bit address that replaces the 32-bit one

@@ -78,19 +78,9 @@ void cmdline_parse(const char *line)
 	strlcpy(kernel_cmdline, line, sizeof(kernel_cmdline));
 	strlcpy(buf, line, sizeof(buf));
 
-	char *s = buf;
-	while (*s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		char *w = s;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-		if (*s)
-			*s++ = 0;
+	char *s = buf, *w;
+	while ((w = next_word(&s)))
 		apply(w);
-	}
 }
 
 static int set_loglevel(const char *v)

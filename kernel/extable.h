@@ -14,8 +14,9 @@
  * form: absolute addresses (the kernel is not relocated) and a linear
  * search (a handful of entries; sort and bisect if it grows).
  *
- * Users: probe_read_u64()/probe_write_u64() below, and later the
- * user-pointer copies of the syscall layer.
+ * Users: probe_read_u64()/probe_write_u64() below, copy_from_user() and
+ * copy_to_user() (kernel/user/uaccess.c), and memtest's NX check
+ * (kernel/mm/memtest.c).
  */
 #ifndef KERNEL_EXTABLE_H
 #define KERNEL_EXTABLE_H
@@ -34,6 +35,20 @@ struct extable_entry {
 	".pushsection __extable, \"a\"\n\t" \
 	".balign 8\n\t" \
 	".quad " #from ", " #to "\n\t" \
+	".popsection\n\t"
+
+/*
+ * In an asm statement: the out-of-line fixup, at local label 3, that runs
+ * `extra` (asm text ending in "\n\t", or "" for none), sets the operand
+ * named [err] to the one named [efault] (the constant -EFAULT) and jumps
+ * back to local label 2, just past the guarded access. Pair it with
+ * _ASM_EXTABLE(<the access>, 3b).
+ */
+#define _ASM_FIXUP_EFAULT(extra) \
+	".pushsection .text.fixup, \"ax\"\n" \
+	"3:	" extra \
+	"	movl %[efault], %[err]\n\t" \
+	"	jmp 2b\n\t" \
 	".popsection\n\t"
 
 extern const struct extable_entry __extable_start[], __extable_end[];
@@ -62,11 +77,7 @@ static inline int probe_read_u64(const void *addr, uint64_t *out)
 	__asm__ volatile(
 		"1:	movq (%[addr]), %[v]\n"
 		"2:\n\t"
-		".pushsection .text.fixup, \"ax\"\n"
-		"3:	movl %[efault], %[err]\n\t"
-		"	xorl %k[v], %k[v]\n\t"
-		"	jmp 2b\n\t"
-		".popsection\n\t"
+		_ASM_FIXUP_EFAULT("xorl %k[v], %k[v]\n\t")
 		_ASM_EXTABLE(1b, 3b)
 		: [err] "+r"(err), [v] "=r"(v)
 		: [addr] "r"(addr), [efault] "i"(-EFAULT)
@@ -83,10 +94,7 @@ static inline int probe_write_u64(void *addr, uint64_t val)
 	__asm__ volatile(
 		"1:	movq %[val], (%[addr])\n"
 		"2:\n\t"
-		".pushsection .text.fixup, \"ax\"\n"
-		"3:	movl %[efault], %[err]\n\t"
-		"	jmp 2b\n\t"
-		".popsection\n\t"
+		_ASM_FIXUP_EFAULT("")
 		_ASM_EXTABLE(1b, 3b)
 		: [err] "+r"(err)
 		: [addr] "r"(addr), [val] "r"(val), [efault] "i"(-EFAULT)

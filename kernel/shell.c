@@ -38,22 +38,14 @@ int shell_exec(char *line)
 {
 	char *argv[SHELL_MAX_ARGS + 1];
 	int argc = 0;
-	char *s = line;
+	char *s = line, *w;
 
-	while (*s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
+	while ((w = next_word(&s))) {
 		if (argc == SHELL_MAX_ARGS) {
 			shell_error("too many words (at most %d)", SHELL_MAX_ARGS);
 			return -E2BIG;
 		}
-		argv[argc++] = s;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-		if (*s)
-			*s++ = 0;
+		argv[argc++] = w;
 	}
 	argv[argc] = NULL;
 	if (argc == 0)

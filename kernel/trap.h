@@ -23,7 +23,9 @@
 
 /*
  * The saved frame, lowest address first. This layout is written by
- * isr_common in kernel/arch/isr.asm and must match the TF_* offsets there:
+ * isr_common in kernel/arch/isr.asm and syscall_entry in
+ * kernel/user/entry.asm, through the macros of kernel/arch/trap_frame.inc,
+ * whose TF_* offsets must equal the ones below (asserted here):
  *
  *   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax   (isr_common pushes)
  *   vector error_code                                          (the stub pushes)
@@ -55,17 +57,17 @@ struct trap_frame {
 #define TF_SS      168
 #define TF_SIZE    176
 
-_Static_assert(offsetof(struct trap_frame, r15) == TF_R15, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, rbp) == TF_RBP, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, rax) == TF_RAX, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, vector) == TF_VECTOR, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, error_code) == TF_ERROR, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, rip) == TF_RIP, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, cs) == TF_CS, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, rflags) == TF_RFLAGS, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, rsp) == TF_RSP, "isr.asm layout");
-_Static_assert(offsetof(struct trap_frame, ss) == TF_SS, "isr.asm layout");
-_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "isr.asm layout");
+_Static_assert(offsetof(struct trap_frame, r15) == TF_R15, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, rbp) == TF_RBP, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, rax) == TF_RAX, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, vector) == TF_VECTOR, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, error_code) == TF_ERROR, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, rip) == TF_RIP, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, cs) == TF_CS, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, rflags) == TF_RFLAGS, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, rsp) == TF_RSP, "trap_frame.inc layout");
+_Static_assert(offsetof(struct trap_frame, ss) == TF_SS, "trap_frame.inc layout");
+_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "trap_frame.inc layout");
 _Static_assert(TF_SIZE % 16 == 0, "frame keeps the stack 16-byte aligned for C");
 
 static inline int trap_from_user(const struct trap_frame *tf)

@@ -18,7 +18,7 @@
 #include "net/pkt.h"
 #include "net/proto.h"
 #include "net/iface.h"
-#include "net/checksum.h"
+#include "net/sink_frame.h"
 #include "net/byteorder.h"
 #include "kernel/registry.h"
 #include "kernel/shell.h"
@@ -30,8 +30,6 @@
 #include "kernel/cmdline.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
-
-#define SOFTNIC_SEQ_OFF (ETH_HLEN + IPV4_HLEN_MIN + UDP_HLEN)
 
 static struct softnic {
 	struct netdev dev;
@@ -62,7 +60,7 @@ static int softnic_poll(struct napi_struct *napi, int budget)
 			break;
 		}
 		memcpy(p->data, sn.tmpl, sn.len);
-		put_be64((uint8_t *)p->data + SOFTNIC_SEQ_OFF, sn.next_seq++);
+		put_be64((uint8_t *)p->data + SINK_FRAME_HLEN, sn.next_seq++);
 		p->len = sn.len;
 		netif_receive_pkt(&sn.dev, p);
 		sn.pending--;
@@ -73,28 +71,13 @@ static int softnic_poll(struct napi_struct *napi, int budget)
 	return work;
 }
 
-/* The frame a host would send: UDP 40000 -> 9 without checksum. */
+/* The frame a host on our subnet would send to the sink, without UDP
+ * checksum; softnic_poll() writes each copy's sequence number. */
 static void build_template(uint16_t plen)
 {
-	uint16_t ulen = (uint16_t)(UDP_HLEN + plen), tot = (uint16_t)(IPV4_HLEN_MIN + ulen);
 	uint32_t src = (net_if.ip & ~0xffu) | ((net_if.ip + 100) & 0xff);
-	uint8_t *f = sn.tmpl, *h = f + ETH_HLEN, *u = h + IPV4_HLEN_MIN;
 
-	memset(f, 0, sizeof(sn.tmpl));
-	memcpy(f, net_if.mac, ETH_ALEN);
-	memcpy(f + ETH_ALEN, sn.dev.mac, ETH_ALEN);
-	put_be16(f + 12, ETH_P_IPV4);
-	h[0] = 0x45;
-	put_be16(h + 2, tot);
-	h[8] = 64;
-	h[9] = IPPROTO_UDP;
-	put_be32(h + 12, src);
-	put_be32(h + 16, net_if.ip);
-	put_be16(h + 10, ip_hdr_csum(h, 5));
-	put_be16(u, 40000);
-	put_be16(u + 2, UDP_PORT_SINK);
-	put_be16(u + 4, ulen);
-	sn.len = (uint16_t)(ETH_HLEN + tot);
+	sn.len = sink_frame_build(sn.tmpl, &net_if, sn.dev.mac, src, plen);
 }
 
 static int cmd_softnic(int argc, char **argv)
@@ -103,7 +86,7 @@ static int cmd_softnic(int argc, char **argv)
 
 	if (argc < 2 || argc > 3 || kparam_uint(argv[1], 1, 100000000, &n))
 		return -EINVAL;
-	if (argc == 3 && kparam_uint(argv[2], 8, ETH_FRAME_MAX - SOFTNIC_SEQ_OFF, &plen))
+	if (argc == 3 && kparam_uint(argv[2], 8, SINK_FRAME_PLEN_MAX, &plen))
 		return -EINVAL;
 	if (!sn.added) {
 		strlcpy(sn.dev.name, "soft0", sizeof(sn.dev.name));

@@ -81,89 +81,96 @@ static inline uint32_t cf8_addr(uint8_t bus, uint8_t slot, uint8_t func, uint16_
 	       (uint32_t)(func & 7) << 8 | (off & 0xFC);
 }
 
-uint32_t pci_cfg_read32(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off)
+/*
+ * The one access path behind the six pci_cfg_* functions: `width` bytes
+ * (1, 2 or 4) at `off`, which the callers keep naturally aligned (the low
+ * bits are masked off anyway). ECAM is one MMIO access of that width;
+ * mechanism #1 latches the dword's address at 0xCF8 and then accesses
+ * the bytes at 0xCFC + (off & 3), with interrupts off so that no other
+ * configuration access can move the latch in between. Offsets beyond
+ * mechanism #1's 256 bytes read as all ones of the width and drop writes.
+ */
+static uint32_t cfg_read(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off, unsigned width)
 {
 	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e)
-		return *(volatile uint32_t *)(e + (off & 0xFFC));
+	uint16_t o = off & ~(uint16_t)(width - 1);
+	uint32_t v;
+
+	if (e) {
+		e += o & 0xFFF;
+		if (width == 4)
+			return *(volatile uint32_t *)e;
+		return width == 2 ? *(volatile uint16_t *)e : *e;
+	}
 	if (off >= PCI_CFG_SIZE)
-		return 0xFFFFFFFFu;
+		return 0xFFFFFFFFu;   /* callers keep `width` bytes of it */
 	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	uint32_t v = inl(CF8_DATA);
+	outl(CF8_ADDR, cf8_addr(bus, slot, func, o));
+	if (width == 4)
+		v = inl(CF8_DATA);
+	else if (width == 2)
+		v = inw(CF8_DATA + (o & 2));
+	else
+		v = inb(CF8_DATA + (o & 3));
 	local_irq_restore(f);
 	return v;
+}
+
+static void cfg_write(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off, unsigned width,
+		      uint32_t v)
+{
+	volatile uint8_t *e = ecam_func(bus, slot, func);
+	uint16_t o = off & ~(uint16_t)(width - 1);
+
+	if (e) {
+		e += o & 0xFFF;
+		if (width == 4)
+			*(volatile uint32_t *)e = v;
+		else if (width == 2)
+			*(volatile uint16_t *)e = (uint16_t)v;
+		else
+			*e = (uint8_t)v;
+		return;
+	}
+	if (off >= PCI_CFG_SIZE)
+		return;
+	uint64_t f = local_irq_save();
+	outl(CF8_ADDR, cf8_addr(bus, slot, func, o));
+	if (width == 4)
+		outl(CF8_DATA, v);
+	else if (width == 2)
+		outw(CF8_DATA + (o & 2), (uint16_t)v);
+	else
+		outb(CF8_DATA + (o & 3), (uint8_t)v);
+	local_irq_restore(f);
+}
+
+uint32_t pci_cfg_read32(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off)
+{
+	return cfg_read(bus, slot, func, off, 4);
 }
 
 uint16_t pci_cfg_read16(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off)
 {
-	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e)
-		return *(volatile uint16_t *)(e + (off & 0xFFE));
-	if (off >= PCI_CFG_SIZE)
-		return 0xFFFF;
-	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	uint16_t v = inw(CF8_DATA + (off & 2));
-	local_irq_restore(f);
-	return v;
+	return (uint16_t)cfg_read(bus, slot, func, off, 2);
 }
 
 uint8_t pci_cfg_read8(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off)
 {
-	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e)
-		return e[off & 0xFFF];
-	if (off >= PCI_CFG_SIZE)
-		return 0xFF;
-	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	uint8_t v = inb(CF8_DATA + (off & 3));
-	local_irq_restore(f);
-	return v;
+	return (uint8_t)cfg_read(bus, slot, func, off, 1);
 }
 
 void pci_cfg_write32(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off, uint32_t v)
 {
-	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e) {
-		*(volatile uint32_t *)(e + (off & 0xFFC)) = v;
-		return;
-	}
-	if (off >= PCI_CFG_SIZE)
-		return;
-	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	outl(CF8_DATA, v);
-	local_irq_restore(f);
+	cfg_write(bus, slot, func, off, 4, v);
 }
 
 void pci_cfg_write16(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off, uint16_t v)
 {
-	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e) {
-		*(volatile uint16_t *)(e + (off & 0xFFE)) = v;
-		return;
-	}
-	if (off >= PCI_CFG_SIZE)
-		return;
-	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	outw(CF8_DATA + (off & 2), v);
-	local_irq_restore(f);
+	cfg_write(bus, slot, func, off, 2, v);
 }
 
 void pci_cfg_write8(uint8_t bus, uint8_t slot, uint8_t func, uint16_t off, uint8_t v)
 {
-	volatile uint8_t *e = ecam_func(bus, slot, func);
-	if (e) {
-		e[off & 0xFFF] = v;
-		return;
-	}
-	if (off >= PCI_CFG_SIZE)
-		return;
-	uint64_t f = local_irq_save();
-	outl(CF8_ADDR, cf8_addr(bus, slot, func, off));
-	outb(CF8_DATA + (off & 3), v);
-	local_irq_restore(f);
+	cfg_write(bus, slot, func, off, 1, v);
 }

@@ -23,6 +23,8 @@
 #define IOAPIC_REG_ID      0x00
 #define IOAPIC_REG_VER     0x01
 #define IOAPIC_REG_REDTBL  0x10
+#define REDTBL_LO(pin)     (IOAPIC_REG_REDTBL + 2 * (pin))       /* vector, mode, mask */
+#define REDTBL_HI(pin)     (IOAPIC_REG_REDTBL + 2 * (pin) + 1)   /* destination */
 
 #define IOAPIC_VER_VERSION(v)   ((v) & 0xff)
 #define IOAPIC_VER_MAXREDIR(v)  (((v) >> 16) & 0xff)
@@ -68,8 +70,8 @@ static struct ioapic *gsi_lookup(unsigned gsi, unsigned *pin)
 
 static uint64_t rte_read(const struct ioapic *io, unsigned pin)
 {
-	uint32_t lo = ioapic_read(io, IOAPIC_REG_REDTBL + 2 * pin);
-	uint32_t hi = ioapic_read(io, IOAPIC_REG_REDTBL + 2 * pin + 1);
+	uint32_t lo = ioapic_read(io, REDTBL_LO(pin));
+	uint32_t hi = ioapic_read(io, REDTBL_HI(pin));
 	return (uint64_t)hi << 32 | lo;
 }
 
@@ -80,9 +82,9 @@ static uint64_t rte_read(const struct ioapic *io, unsigned pin)
  */
 static void rte_write(const struct ioapic *io, unsigned pin, uint64_t rte)
 {
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, (uint32_t)(rte | IOAPIC_RTE_MASKED));
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin + 1, (uint32_t)(rte >> 32));
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, (uint32_t)rte);
+	ioapic_write(io, REDTBL_LO(pin), (uint32_t)(rte | IOAPIC_RTE_MASKED));
+	ioapic_write(io, REDTBL_HI(pin), (uint32_t)(rte >> 32));
+	ioapic_write(io, REDTBL_LO(pin), (uint32_t)rte);
 }
 
 int ioapic_init(void)
@@ -153,8 +155,14 @@ int ioapic_route_gsi(unsigned gsi, unsigned vector, unsigned flags)
 	return 0;
 }
 
-/* Read-modify-write of the low dword under one interrupts-off section. */
-static int rte_update(unsigned gsi, uint32_t clear, uint32_t set)
+/*
+ * Read-modify-write of gsi's low dword (clear, then set bits) under one
+ * interrupts-off section. With mask_first the entry is written masked
+ * before the final value, so no edge or level is evaluated against a
+ * half-changed entry (a trigger-mode change); the final write restores
+ * the mask bit as it was (or as clear/set make it).
+ */
+static int rte_update(unsigned gsi, uint32_t clear, uint32_t set, bool mask_first)
 {
 	unsigned pin;
 	struct ioapic *io = gsi_lookup(gsi, &pin);
@@ -162,40 +170,27 @@ static int rte_update(unsigned gsi, uint32_t clear, uint32_t set)
 	if (!io)
 		return -ENODEV;
 	uint64_t f = local_irq_save();
-	uint32_t lo = ioapic_read(io, IOAPIC_REG_REDTBL + 2 * pin);
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, (lo & ~clear) | set);
+	uint32_t lo = (ioapic_read(io, REDTBL_LO(pin)) & ~clear) | set;
+	if (mask_first)
+		ioapic_write(io, REDTBL_LO(pin), lo | IOAPIC_RTE_MASKED);
+	ioapic_write(io, REDTBL_LO(pin), lo);
 	local_irq_restore(f);
 	return 0;
 }
 
 int ioapic_mask_gsi(unsigned gsi)
 {
-	return rte_update(gsi, 0, IOAPIC_RTE_MASKED);
+	return rte_update(gsi, 0, IOAPIC_RTE_MASKED, false);
 }
 
 int ioapic_unmask_gsi(unsigned gsi)
 {
-	return rte_update(gsi, IOAPIC_RTE_MASKED, 0);
+	return rte_update(gsi, IOAPIC_RTE_MASKED, 0, false);
 }
 
 int ioapic_set_trigger(unsigned gsi, unsigned trigger)
 {
-	unsigned pin;
-	struct ioapic *io = gsi_lookup(gsi, &pin);
-
-	if (!io)
-		return -ENODEV;
-	uint64_t f = local_irq_save();
-	uint32_t lo = ioapic_read(io, IOAPIC_REG_REDTBL + 2 * pin);
-	uint32_t nlo = lo & ~(uint32_t)IOAPIC_RTE_LEVEL;
-	if (trigger & IOAPIC_LEVEL)
-		nlo |= IOAPIC_RTE_LEVEL;
-	/* Masked while the mode changes, so no edge or level is evaluated
-	 * against a half-changed entry; then the old mask state. */
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, nlo | IOAPIC_RTE_MASKED);
-	ioapic_write(io, IOAPIC_REG_REDTBL + 2 * pin, nlo);
-	local_irq_restore(f);
-	return 0;
+	return rte_update(gsi, IOAPIC_RTE_LEVEL, trigger & IOAPIC_LEVEL ? IOAPIC_RTE_LEVEL : 0, true);
 }
 
 int ioapic_read_entry(unsigned gsi, uint64_t *rte)

@@ -11,23 +11,17 @@
 ;   - the stub pushes the vector number and jumps to isr_common.
 ;
 ; isr_common pushes the general registers, so that on the stack, from the
-; lowest address up, lies struct trap_frame (kernel/trap.h, which asserts
-; these offsets with _Static_assert):
-;
-;   +0   r15 r14 r13 r12 r11 r10 r9 r8      +64  rbp rdi rsi rdx rcx rbx
-;   +112 rax   +120 vector   +128 error_code
-;   +136 rip   +144 cs   +152 rflags   +160 rsp   +168 ss      (176 bytes)
-;
-; 7 + 15 words = 176 = 11 * 16 bytes above a 16-aligned RSP, so `tf` is
-; 16-aligned; two more words for a frame-pointer record keep it so at the
-; call, as the SysV ABI wants.
+; lowest address up, lies struct trap_frame (layout and the macros that
+; build it in kernel/arch/trap_frame.inc, shared with the SYSCALL entry in
+; kernel/user/entry.asm; kernel/trap.h asserts the offsets). 7 + 15 words
+; = 176 = 11 * 16 bytes above a 16-aligned RSP, so `tf` is 16-aligned.
 ;
 ; swapgs: only when the interrupted code ran in ring 3 (CS & 3), so that
 ; kernel code always runs with the kernel's GS base and user code gets its
-; own back. (Caveat for when SYSCALL arrives: an NMI/#MC/#DB landing in the
-; syscall entry before its own swapgs sees CS = kernel with the user GS
-; base; those vectors will then need the GS base check Linux calls
-; "paranoid entry". Nothing here uses GS yet.)
+; own back. (Caveat: an NMI/#MC/#DB landing in syscall_entry before its
+; own swapgs sees CS = kernel with the user GS base; the GS base check
+; Linux calls "paranoid entry" would be needed if those paths used GS.
+; Only kernel/user/entry.asm reads GS, so it is harmless here.)
 ;
 ; Vectors 29 (#VC) and 30 (#SX) push an error code on AMD CPUs only; the
 ; Intel table treats them as reserved, and QEMU's TCG never raises them.
@@ -35,11 +29,7 @@
 bits 64
 default rel
 
-%define TF_RBP     64
-%define TF_VECTOR  120
-%define TF_RIP     136
-%define TF_CS      144
-%define TF_SIZE    176
+%include "arch/trap_frame.inc"
 
 extern trap_dispatch
 
@@ -73,46 +63,10 @@ isr_common:
 	jz .kernel_entry
 	swapgs
 .kernel_entry:
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	TRAP_PUSH_GPRS
 	cld                             ; the SysV ABI wants DF=0 at a call
-	mov rdi, rsp                    ; struct trap_frame *tf
-	; A frame-pointer record (saved rbp, return address) naming the
-	; interrupted code, so a backtrace from C walks through the interrupt
-	; into the code it interrupted.
-	push qword [rdi + TF_RIP]
-	push qword [rdi + TF_RBP]
-	mov rbp, rsp
-	call trap_dispatch
-	lea rsp, [rbp + 16]             ; rbp is callee-saved: back to tf
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+	TRAP_CALL trap_dispatch
+	TRAP_POP_GPRS
 	add rsp, 16                     ; vector and error code
 	test byte [rsp + 8], 3          ; returning to ring 3?
 	jz .kernel_exit

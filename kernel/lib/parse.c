@@ -1,4 +1,5 @@
-/* parse.c - number parsing for command lines and the shell (pure; host-tested). */
+/* parse.c - word and number parsing for the command line and the shell
+ * (pure; host-tested in test_printf.c). */
 #include "kernel/lib/string.h"
 
 bool parse_u64(const char *s, uint64_t *out)
@@ -29,4 +30,28 @@ bool parse_u64(const char *s, uint64_t *out)
 	}
 	*out = v;
 	return true;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+char *next_word(char **s)
+{
+	char *p = *s, *w;
+
+	while (is_blank(*p))
+		p++;
+	if (!*p) {
+		*s = p;
+		return NULL;
+	}
+	w = p;
+	while (*p && !is_blank(*p))
+		p++;
+	if (*p)
+		*p++ = 0;
+	*s = p;
+	return w;
 }

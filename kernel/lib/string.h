@@ -1,4 +1,8 @@
-/* string.h - the freestanding subset of <string.h> the kernel uses. */
+/*
+ * string.h - the freestanding subset of <string.h> the kernel uses
+ * (string.c), and the parsers of command words and numbers (parse.c).
+ * All pure: any context.
+ */
 #ifndef KERNEL_LIB_STRING_H
 #define KERNEL_LIB_STRING_H
 
@@ -24,5 +28,12 @@ size_t strlcpy(char *dst, const char *src, size_t size);
  * true and stores it in *out on success.
  */
 bool parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Splits a line into words in place: skips blanks (spaces, tabs) at *s,
+ * NUL-terminates the word found there, leaves *s just past it and returns
+ * it; NULL when only blanks are left. For the command line and the shell.
+ */
+char *next_word(char **s);
 
 #endif

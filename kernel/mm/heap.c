@@ -124,19 +124,30 @@ static void blk_init(struct blk *b, uint32_t size, uint32_t prev_size)
 	b->check = blk_check(b);
 }
 
-/* Splits free block b (already off the list) so that it is `size` bytes;
- * the rest, if big enough to be a block, becomes a free block. */
+/*
+ * Cuts block b at `off` bytes: b keeps the first `off` bytes, the rest
+ * becomes a block of its own (returned), and the block after it learns
+ * its new neighbour's size. Neither part is put on the free list; b must
+ * be off it. Lock held.
+ */
+static struct blk *blk_split(struct chunk *c, struct blk *b, uint32_t off)
+{
+	struct blk *rest = (struct blk *)((char *)b + off);
+	blk_init(rest, b->size - off, off);
+	b->size = off;
+	struct blk *n = blk_next(c, rest);
+	if (n)
+		n->prev_size = rest->size;
+	return rest;
+}
+
+/* Trims block b (already off the list) to `size` bytes; the rest, if big
+ * enough to be a block, becomes a free block. */
 static void split_tail(struct chunk *c, struct blk *b, uint32_t size)
 {
 	if (b->size - size < MIN_BLOCK)
 		return;
-	struct blk *rest = (struct blk *)((char *)b + size);
-	blk_init(rest, b->size - size, size);
-	b->size = size;
-	struct blk *n = blk_next(c, rest);
-	if (n)
-		n->prev_size = rest->size;
-	list_push(rest);
+	list_push(blk_split(c, b, size));
 }
 
 /*
@@ -166,12 +177,7 @@ static struct blk *take(uint32_t need, size_t align)
 		if (lead) {
 			/* b keeps the lead-in and stays free; the block
 			 * we hand out starts `lead` bytes in. */
-			struct blk *nb = (struct blk *)((char *)b + lead);
-			blk_init(nb, b->size - lead, lead);
-			b->size = lead;
-			struct blk *n = blk_next(c, nb);
-			if (n)
-				n->prev_size = nb->size;
+			struct blk *nb = blk_split(c, b, (uint32_t)lead);
 			list_push(b);
 			b = nb;
 		}

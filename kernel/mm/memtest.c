@@ -116,11 +116,8 @@ static const char *try_exec_data(void)
 	__asm__ volatile(
 		"	call *%[fn]\n"
 		"2:\n\t"
-		".pushsection .text.fixup, \"ax\"\n"
-		"3:	addq $8, %%rsp\n\t"     /* the call's return address */
-		"	movl %[efault], %[err]\n\t"
-		"	jmp 2b\n\t"
-		".popsection\n\t"
+		/* drop the return address the call pushed */
+		_ASM_FIXUP_EFAULT("addq $8, %%rsp\n\t")
 		_ASM_EXTABLE(memtest_nx_buf, 3b)
 		: [err] "+r"(err)
 		: [fn] "r"(memtest_nx_buf), [efault] "i"(-EFAULT)

@@ -13,10 +13,11 @@
 ; SYSCALL and its SWAPGS below runs with the user GS base; nothing the
 ; NMI path calls uses GS, so it is harmless here.
 ;
-; syscall_entry builds the same struct trap_frame as isr_common
-; (kernel/trap.h; offsets asserted there), with vector = SYSCALL_VECTOR
-; (0x100, no real vector) and error_code used as the return-path flag
-; syscall_dispatch() sets: 0 = SYSRETQ may be used, 1 = iretq.
+; syscall_entry builds the same struct trap_frame as isr_common, with
+; the same macros (kernel/arch/trap_frame.inc; offsets asserted in
+; kernel/trap.h): vector = SYSCALL_VECTOR (0x100, no real vector) and
+; error_code used as the return-path flag syscall_dispatch() sets:
+; 0 = SYSRETQ may be used, 1 = iretq.
 ;
 ; SYSCALL (SDM vol 2B): RCX = user RIP, R11 = user RFLAGS, CS/SS from
 ; STAR[47:32], RFLAGS &= ~IA32_FMASK (IF, TF, DF, AC cleared: see
@@ -34,8 +35,8 @@ default rel
 %define CPU_KERNEL_RSP  8
 %define CPU_USER_RSP    16
 %define SYSCALL_VECTOR  0x100
-%define TF_RIP          136
-%define TF_RBP          64
+
+%include "arch/trap_frame.inc"
 
 extern syscall_dispatch
 
@@ -85,43 +86,9 @@ syscall_entry:
 	push rcx                        ; rip
 	push qword 0                    ; error_code: return-path flag
 	push qword SYSCALL_VECTOR       ; vector
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
-	mov rdi, rsp                    ; struct trap_frame *
-	; frame-pointer record naming the user rip, as isr_common does
-	push qword [rdi + TF_RIP]
-	push qword [rdi + TF_RBP]
-	mov rbp, rsp
-	call syscall_dispatch           ; IF=0 on return
-	lea rsp, [rbp + 16]
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+	TRAP_PUSH_GPRS
+	TRAP_CALL syscall_dispatch      ; IF=0 on return
+	TRAP_POP_GPRS
 	cmp qword [rsp + 8], 0          ; error_code slot: 1 = use iretq
 	jne .iret
 	add rsp, 16

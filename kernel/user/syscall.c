@@ -46,9 +46,9 @@
 #define SYSCALL_FMASK (RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_IOPL | RFLAGS_NT | RFLAGS_AC)
 
 /* kernel/user/entry.asm keeps its own copies of these (nasm cannot read
- * C headers): the frame offsets it uses, the selectors it pushes, and
- * the cpu_area offsets it reaches through GS. */
-_Static_assert(TF_RIP == 136 && TF_RBP == 64 && TF_SIZE == 176, "entry.asm: TF_* copies");
+ * C headers): the selectors it pushes and the cpu_area offsets it
+ * reaches through GS. (The frame offsets come from
+ * kernel/arch/trap_frame.inc, checked in kernel/trap.h.) */
 _Static_assert(GDT_USER_CS == 0x2b && GDT_USER_DS == 0x23, "entry.asm: GDT_USER_* copies");
 _Static_assert(offsetof(struct cpu_area, kernel_rsp) == 8, "entry.asm: CPU_KERNEL_RSP");
 _Static_assert(offsetof(struct cpu_area, user_rsp) == 16, "entry.asm: CPU_USER_RSP");

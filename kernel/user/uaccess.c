@@ -23,10 +23,7 @@ static int copy_guarded(void *dst, const void *src, size_t len)
 	__asm__ volatile(
 		"1:	rep movsb\n"
 		"2:\n\t"
-		".pushsection .text.fixup, \"ax\"\n"
-		"3:	movl %[efault], %[err]\n\t"
-		"	jmp 2b\n\t"
-		".popsection\n\t"
+		_ASM_FIXUP_EFAULT("")
 		_ASM_EXTABLE(1b, 3b)
 		: [err] "+r"(err), "+D"(dst), "+S"(src), "+c"(len)
 		: [efault] "i"(-EFAULT)

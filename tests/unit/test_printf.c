@@ -1,4 +1,5 @@
-/* Host test of kernel/lib/printf.c, kernel/lib/json.c and parse_u64. */
+/* Host test of kernel/lib/printf.c, kernel/lib/json.c and parse.c
+ * (parse_u64, next_word). */
 #include <string.h>
 #include <stdint.h>
 #include "check.h"
@@ -89,10 +90,40 @@ static void test_parse_u64(void)
 	CHECK(!parse_u64(NULL, &v));
 }
 
+/* Words of a line, as the command line and the shell split it. */
+static void test_next_word(void)
+{
+	static const struct {
+		const char *line;
+		const char *words[5];
+	} cases[] = {
+		{ "", { NULL } },
+		{ " \t  ", { NULL } },
+		{ "help", { "help" } },
+		{ "  net   bench\t100 ", { "net", "bench", "100" } },
+		{ "a\tb c\t\td", { "a", "b", "c", "d" } },
+		{ "ip=10.0.0.2/24 loglevel=7", { "ip=10.0.0.2/24", "loglevel=7" } },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		char *s = buf, *w;
+		unsigned n = 0;
+		strcpy(buf, cases[i].line);
+		while ((w = next_word(&s)) && n < 5) {
+			CHECK_STR(w, cases[i].words[n]);
+			n++;
+		}
+		CHECK(w == NULL);
+		CHECK(cases[i].words[n] == NULL);   /* no word missed */
+		CHECK(next_word(&s) == NULL);       /* and the end stays the end */
+	}
+}
+
 int main(void)
 {
 	test_printf();
 	test_json();
 	test_parse_u64();
+	test_next_word();
 	return check_summary("test_printf");
 }
