@@ -30,13 +30,6 @@
 #include "kernel/lib/printf.h"
 #include "kernel/lib/string.h"
 
-/* Weak until kernel/mm is part of every build: NULL if absent, and the
- * demand pager then declines. */
-#pragma weak vmm_map_page
-#pragma weak phys_alloc_page
-#pragma weak phys_free_page
-#pragma weak vmm_is_guard_page
-
 #define RFLAGS_TF   (1ull << 8)
 /* DR6 (SDM vol 3A 17.2.3): B0-B3 in bits 0-3, BD 13, BS 14 (single
  * step), BT 15. The CPU never clears it: the handler writes the value
@@ -154,7 +147,7 @@ static inline void write_dr6(uint64_t v)
 
 static bool guard_page(uint64_t va)
 {
-	return vmm_is_guard_page && vmm_is_guard_page(va);
+	return vmm_is_guard_page(va);
 }
 
 static void dump_regs(int level, const struct trap_frame *tf)
@@ -286,11 +279,6 @@ static bool handle_demand_fault(struct trap_frame *tf, uint64_t cr2)
 		return false;
 	if (tf->error_code & (PF_ERR_P | PF_ERR_RSVD | PF_ERR_I | PF_ERR_U))
 		return false; /* only a kernel read/write of a missing page */
-	if (!vmm_map_page || !phys_alloc_page) {
-		pr_err("trap: demand fault at 0x%lx but no vmm in this build", cr2);
-		es.demand_failures++;
-		return false;
-	}
 	uint64_t pa = phys_alloc_page();
 	if (!pa) {
 		es.demand_failures++;
@@ -304,8 +292,7 @@ static bool handle_demand_fault(struct trap_frame *tf, uint64_t cr2)
 	int err = vmm_map_page(va, pa, VMM_WRITE);
 	if (err) {
 		es.demand_failures++;
-		if (phys_free_page)
-			phys_free_page(pa);
+		phys_free_page(pa);
 		pr_err("trap: demand fault at 0x%lx: vmm_map_page failed: %d", cr2, err);
 		return false;
 	}
@@ -357,11 +344,6 @@ static void handle_breakpoint(struct trap_frame *tf)
 	report(LOG_NOTICE, tf, 0, true);
 	pr_notice("trap: #BP is a trap: the one-byte int3 was at 0x%lx, saved rip 0x%lx is the next "
 		  "instruction; continuing there", tf->rip - 1, tf->rip);
-}
-
-__attribute__((weak)) int trap_user_exception(struct trap_frame *tf)
-{
-	return 0;
 }
 
 void exception_handle(struct trap_frame *tf)

@@ -28,10 +28,6 @@
 #include "kernel/arch/lapic.h"
 #include "kernel/lib/string.h"
 
-/* Weak until these are in every build: NULL if absent -> -ENODEV. */
-#pragma weak kstack_alloc
-#pragma weak vmm_lookup
-
 __asm__(
 	".pushsection .text\n"
 	/* uint64_t fault_read_u64(uint64_t addr): one load, the faulting
@@ -143,7 +139,7 @@ static int kind_gp_fixup(void)
 
 static bool mapped(uint64_t va)
 {
-	return vmm_lookup && vmm_lookup(va, NULL, NULL);
+	return vmm_lookup(va, NULL, NULL);
 }
 
 static int kind_pf(void)
@@ -236,10 +232,6 @@ static int kind_df(void)
 {
 	enum { SIZE = 8192 };
 
-	if (!kstack_alloc) {
-		shell_error("fault: df: no kstack_alloc() (guarded stacks) in this build");
-		return -ENODEV;
-	}
 	uint64_t top = (uint64_t)kstack_alloc(SIZE);
 	uint64_t bottom = top - SIZE;
 	kprintf("fault: df: recursing on a fresh stack [0x%lx, 0x%lx), guard page at 0x%lx: "

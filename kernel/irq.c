@@ -63,10 +63,6 @@ static struct {
 	uint64_t max_depth;
 } is;
 
-__attribute__((weak)) void preempt_schedule_irq(void)
-{
-}
-
 /* ---------------------------------------------------------------- API */
 
 int irq_vector_in_use(unsigned vector)

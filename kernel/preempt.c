@@ -1,7 +1,7 @@
 /*
- * preempt.c - the preempt_count word and need_resched flag (preempt.h),
- * the underflow report, and the weak preempt_schedule() default that the
- * scheduler replaces.
+ * preempt.c - the preempt_count word and need_resched flag (preempt.h)
+ * and the underflow report. preempt_schedule(), which preempt_enable()
+ * calls, is the scheduler's (kernel/sched/sched.c).
  */
 #include "kernel/preempt.h"
 #include "kernel/printk.h"
@@ -10,11 +10,6 @@ unsigned int preempt_count_word;
 volatile int need_resched_flag;
 /* How many unmatched preempt_enable() calls were caught (for tests). */
 unsigned int preempt_underflows;
-
-/* Default until a scheduler exists: nothing to switch to. Any context. */
-__attribute__((weak)) void preempt_schedule(void)
-{
-}
 
 /* A preempt_enable() with the PREEMPT field already 0 would borrow from
  * the softirq field and corrupt the context; leave the word alone and say

@@ -150,8 +150,7 @@ static inline void clear_need_resched(void) { need_resched_flag = 0; }
 
 /*
  * Called by preempt_enable() when the count drops to 0 with need_resched
- * set. The scheduler provides it (it must itself return at once if IF=0);
- * the weak default in preempt.c does nothing.
+ * set. The scheduler's (kernel/sched/sched.c); it returns at once if IF=0.
  */
 void preempt_schedule(void);
 /* Reports preempt_enable() without a matching preempt_disable(). */

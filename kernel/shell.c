@@ -5,16 +5,10 @@
 #include "kernel/printk.h"
 #include "kernel/serial.h"
 #include "kernel/errno.h"
-#include "kernel/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/lib/printf.h"
 
 #define LINE_MAX 256
-
-__attribute__((weak)) void shell_wait_input(void)
-{
-	cpu_relax();
-}
 
 void shell_error(const char *fmt, ...)
 {

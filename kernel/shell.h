@@ -18,8 +18,9 @@
 __attribute__((noreturn)) void shell_run(void);
 /* Runs one command line (also used for `cmdline` key `run=`). */
 int shell_exec(char *line);
-/* Called by the shell while it waits for input; the default spins, the
- * interrupt code overrides it to sleep until the UART's interrupt. */
+/* Called by the shell while it waits for input (kernel/console_irq.c):
+ * sleeps until the UART's interrupt, or spins while that interrupt is not
+ * set up. Task context, IF=1. */
 void shell_wait_input(void);
 
 /* "error: ..." reply in the format the harness matches. */

@@ -80,13 +80,6 @@ void softirq_mark_ksoftirqd(void)
 	sq.ksoftirqd_wakeups++;
 }
 
-/* Default until a scheduler exists: remember that work waits; the idle
- * loop polls softirq_ksoftirqd_pending(). Any context but NMI. */
-__attribute__((weak)) void wakeup_ksoftirqd(void)
-{
-	softirq_mark_ksoftirqd();
-}
-
 bool softirq_ksoftirqd_pending(void)
 {
 	return ksoftirqd_flag && softirq_pending_mask;

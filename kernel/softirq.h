@@ -71,12 +71,12 @@ enum softirq_origin softirq_pass_origin(uint64_t *pass);
 uint32_t local_softirq_pending(void);
 
 /*
- * ksoftirqd: until a scheduler exists, "waking ksoftirqd" sets a flag that
- * softirq_ksoftirqd_pending() reports; the idle loop or a kernel thread
- * then calls ksoftirqd_run() (task context, IF=1) which runs one bounded
- * __do_softirq() pass. wakeup_ksoftirqd() is a weak hook: the scheduler
- * replaces it to wake the real thread (and should still call
- * softirq_mark_ksoftirqd()).
+ * ksoftirqd: when a pass hits its bounds, or a softirq is raised from task
+ * context, the core calls wakeup_ksoftirqd() (kernel/sched/ksoftirqd.c,
+ * any context but NMI), which calls softirq_mark_ksoftirqd() - the flag
+ * softirq_ksoftirqd_pending() reports - and wakes the ksoftirqd thread.
+ * That thread calls ksoftirqd_run() (task context, IF=1), which runs one
+ * bounded __do_softirq() pass.
  */
 bool softirq_ksoftirqd_pending(void);
 void ksoftirqd_run(void);

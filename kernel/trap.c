@@ -13,11 +13,6 @@
 
 static trap_handler_t soft_handlers[IDT_ENTRIES];
 
-/* Replaced by kernel/user/syscall.c (see trap.h). */
-__attribute__((weak)) void trap_return_to_user(struct trap_frame *tf)
-{
-}
-
 void trap_init(void)
 {
 	gdt_init();

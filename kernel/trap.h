@@ -106,23 +106,22 @@ void exception_handle(struct trap_frame *tf);
 uint64_t nmi_count(void);
 
 /*
- * Hooks other subsystems provide (weak defaults here):
- *  - trap_user_exception(tf): an exception from ring 3; returns 1 if it
- *    handled it (killed the task, delivered a signal). The default returns
- *    0 and the exception is reported as fatal.
- *  - preempt_schedule_irq(): called on the way out of a hardware interrupt
- *    that interrupted kernel code with IF=1 and preempt_count() == 0 while
- *    need_resched() is set. IF=0 on entry and exit. Default: nothing.
+ * What the trap path calls in the scheduler and the ring-3 code (declared
+ * here, where their callers are; always linked in):
+ *  - trap_user_exception(tf) (kernel/user/syscall.c): an exception from
+ *    ring 3; returns 1 if it handled it (killed the task), 0 to report
+ *    it as fatal. Called by exception_handle(), IF=0.
+ *  - preempt_schedule_irq() (kernel/sched/sched.c): called on the way out
+ *    of a hardware interrupt that interrupted kernel code with IF=1 and
+ *    preempt_count() == 0 while need_resched() is set. IF=0 on entry and
+ *    exit.
+ *  - trap_return_to_user(tf) (kernel/user/syscall.c): the last thing
+ *    trap_dispatch() does for every vector but NMI whose frame returns to
+ *    ring 3: the scheduler's exit work (reschedule, a pending kill, the
+ *    context trace's task -> user). IF=0, preempt_count 0.
  */
 int trap_user_exception(struct trap_frame *tf);
 void preempt_schedule_irq(void);
-/*
- *  - trap_return_to_user(tf): the last thing trap_dispatch() does for
- *    every vector but NMI whose frame returns to ring 3: the scheduler's
- *    exit work (reschedule, a pending kill, the context trace's
- *    task -> user). IF=0, preempt_count 0. Default: nothing.
- *    (kernel/user/syscall.c)
- */
 void trap_return_to_user(struct trap_frame *tf);
 
 #endif

@@ -2,12 +2,14 @@
  * gdt.c - builds and loads the GDT and the TSS (layout and SYSRET order in
  * gdt.h).
  *
- * IST stacks: gdt_init() runs before the memory manager, so it starts with
- * three static stacks (no guard page: an overflow of the #DF stack would
- * go unnoticed). Once memory is up, the initcall ist_stacks_init() swaps
- * them for stacks from kstack_alloc() (kernel/mm/vmm.h), which have an
- * unmapped guard page below them. The static ones remain the fallback if
- * kstack_alloc() is not linked in.
+ * IST stacks: gdt_init() runs from trap_init(), the second step of kmain,
+ * before mm_init() - so that a fault or NMI during memory setup is
+ * reported instead of triple-faulting, the NMI/#DF/#MC gates need valid
+ * IST stacks before any allocator exists. Those first stacks are static
+ * arrays in .bss (no guard page: an overflow of the #DF stack would go
+ * unnoticed). Once memory is up, the level-1 initcall ist_stacks_init()
+ * swaps them for stacks from kstack_alloc() (kernel/mm/vmm.h), which have
+ * an unmapped guard page below them; the static ones are then unused.
  */
 #include "kernel/arch/gdt.h"
 #include "kernel/mm/vmm.h"
@@ -15,9 +17,6 @@
 #include "kernel/printk.h"
 #include "kernel/irqflags.h"
 #include "kernel/lib/string.h"
-
-/* Weak until kernel/mm/vmm.c is part of every build: NULL if absent. */
-#pragma weak kstack_alloc
 
 /*
  * Code/data descriptor (SDM vol 3A 3.4.5, figure 3-8). Base and limit are
@@ -49,8 +48,9 @@ static inline uint64_t seg_desc(uint8_t access, uint8_t flags)
 static uint64_t gdt[8] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 
-/* Boot IST stacks, used until ist_stacks_init() (16-byte aligned tops,
- * SDM vol 3A 6.14.5 aligns RSP anyway, but C wants it). */
+/* Boot IST stacks, used from trap_init() until ist_stacks_init()
+ * (16-byte aligned tops: SDM vol 3A 6.14.5 aligns RSP anyway, but C
+ * wants it). */
 static uint8_t boot_ist[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 /* RSP0 before the scheduler exists: nothing runs in ring 3 yet, but a
  * valid value keeps a stray ring-3 entry from using garbage. */
@@ -139,19 +139,16 @@ int tss_ist_guarded(void)
 }
 
 /*
- * Replaces the boot IST stacks with guarded ones. Initcall level 1: runs
- * after the memory manager is up, in task context. Each 64-bit store to a
- * TSS slot is atomic, so an NMI arriving meanwhile uses either the old or
- * the new stack, both valid.
+ * Replaces the boot IST stacks (and RSP0) with guarded ones. Initcall
+ * level 1: runs after the memory manager is up, in task context.
+ * kstack_alloc() panics rather than fail. Each 64-bit store to a TSS slot
+ * is atomic, so an NMI arriving meanwhile uses either the old or the new
+ * stack, both valid.
  */
 static int ist_stacks_init(void)
 {
 	static const unsigned slots[] = { IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK };
 
-	if (!kstack_alloc) {
-		pr_warn("gdt: kstack_alloc() not linked in: IST stacks stay static, without guard pages");
-		return 0;
-	}
 	for (unsigned i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 		tss.ist[slots[i]] = (uint64_t)kstack_alloc(IST_STACK_SIZE);
 	tss.rsp[0] = (uint64_t)kstack_alloc(IST_STACK_SIZE);

@@ -75,7 +75,9 @@ void tss_set_rsp0(uint64_t rsp0);
  * ("#DF ran on its IST stack"); false if the slot is unused. Any context. */
 int tss_ist_range(unsigned ist, uint64_t *bottom, uint64_t *top);
 
-/* Whether the IST stacks have guard pages (kstack_alloc() was available). */
+/* Whether the IST stacks have guard pages: false on the boot stacks, true
+ * once ist_stacks_init() (initcall level 1) has replaced them. Any
+ * context. */
 int tss_ist_guarded(void);
 
 #endif

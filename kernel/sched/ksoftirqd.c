@@ -17,7 +17,7 @@
 static struct task *ksoftirqd_task;
 static uint64_t ksoftirqd_passes;
 
-/* Replaces kernel/softirq.c's weak default. Any context but NMI; usually
+/* Called by the softirq core (softirq.h). Any context but NMI; usually
  * hard IRQ or the end of a softirq pass with IF=0. */
 void wakeup_ksoftirqd(void)
 {

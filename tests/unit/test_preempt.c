@@ -33,13 +33,9 @@ void panic(const char *fmt, ...)
 	longjmp(panic_jmp, 1);
 }
 
-/* preempt.h first, so its inline preempt_enable() calls preempt_schedule();
- * then preempt.c with its weak default renamed out of the way. */
-#include "kernel/preempt.h"
-#define preempt_schedule preempt_schedule_weak_default
 #include "kernel/preempt.c"
-#undef preempt_schedule
-/* The scheduler's hook, as the kernel will provide it. */
+/* The scheduler's function preempt_enable() calls (kernel/sched/sched.c
+ * in the kernel): here it counts. */
 void preempt_schedule(void) { resched_calls++; }
 
 #define PC_TASK            0u
