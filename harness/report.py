@@ -199,7 +199,8 @@ def q1(data: dict) -> str:
         parts.append(f"<p>Under a {sw.get('offered_pps', 0) / 1000:g}k pps flood with a "
                      f"user task spinning, {sw.get('irqs')} interrupts were taken and "
                      f"{sw.get('nested')} of them arrived inside another handler "
-                     f"(max depth {sw.get('max_depth')}).</p>")
+                     f"(deepest nesting since boot: {sw.get('max_depth')}, from the "
+                     "<code>nest other-sti</code> run).</p>")
     if irq:
         r = irq[0]
         parts.append(f"<p>With IF=0 for {r['window_ms']} ms during a flood the NIC's "
@@ -254,7 +255,11 @@ def q3(data: dict) -> str:
             f"descriptors), then nothing for {esc(r.get('stall_ms'))} ms; "
             f"{r['dropped_host']} frames were dropped by the host "
             f"({esc(r['dropped_host_where'])}); NIC interrupts taken after re-enabling: "
-            f"{esc(r.get('nic_irqs_after', 'n/a'))}; QEMU caught up "
+            f"{esc(r.get('nic_irqs_after', 'not counted (irqoff counts them itself)'))}"
+            + (f"; the stall lasted {r['stall_beyond_window_ms']} ms longer than the window "
+               "(no interrupt came when it ended: the driver's watchdog polled)"
+               if (r.get("stall_beyond_window_ms") or 0) > 10 else "")
+            + f"; QEMU caught up "
             f"{esc(r.get('recovery_ms'))} ms after it resumed reading; every frame "
             f"accounted for: {'yes' if r['reconciled'] else 'NO'}.</li>")
     return (

@@ -162,6 +162,9 @@ def stall_and_recovery(samples: Sequence[Sample], after: float, window_s: float,
       frames_before_stop  frames QEMU read in that time: the ring's free
                         descriptors at the start, plus the one QEMU holds
       dropped_in_stall  frames the host dropped during the stall
+      stall_beyond_window_ms  how much longer than the window the stall
+                        lasted (0 normally; the edge hazard: nothing woke
+                        the driver when the window ended)
       recovery_ms       from the end of the stall until QEMU's read rate was
                         back to at most 1.5 x offered (the backlog in the tun
                         queue drained at the guest's full speed)
@@ -176,8 +179,12 @@ def stall_and_recovery(samples: Sequence[Sample], after: float, window_s: float,
     if not gaps:
         return out
     g0, g1 = max(gaps, key=lambda g: g[1] - g[0])
-    start = max(after, g1 - window_s)
+    # A stall longer than the window (no interrupt came when it ended: the
+    # edge hazard) cannot place the window's start from its end; then the
+    # start is taken where the reads stopped.
+    start = max(after, min(g1 - window_s, g0))
     s_start, s_g0, s_g1 = _at(samples, start), _at(samples, g0), _at(samples, g1)
+    out["stall_beyond_window_ms"] = round(max(0.0, g1 - g0 - window_s) * 1000, 2)
     out.update(stall_ms=round((g1 - g0) * 1000, 2),
                window_start_ms=round(start * 1000, 2),
                ms_to_full=round((g0 - start) * 1000, 2),

@@ -473,3 +473,11 @@ def test_bench_combos():
                                         ("e1000e", "msi"), ("e1000e", "msix")]
     assert bench_combos("e1000", None) == [("e1000", "level"), ("e1000", "edge")]
     assert bench_combos(None, "msi") == [("e1000e", "msi")]
+
+
+def test_stall_longer_than_the_window():
+    from harness.lab.sampler import stall_and_recovery
+    s = steady_then_stall(stall=(0.3, 0.5))      # a 100 ms window that stalled 200 ms
+    r = stall_and_recovery(s, 0.25, 0.1, 20_000)
+    assert r["ms_to_full"] >= 0 and r["stall_ms"] > 150
+    assert 70 <= r["stall_beyond_window_ms"] <= 100
