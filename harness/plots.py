@@ -200,6 +200,11 @@ def lines(path: Path, series: dict[str, tuple[Sequence[float], Sequence[float]]]
         ax.axhline(y, linestyle=style, color="dimgray", linewidth=1, label=name)
     if logx:
         ax.set_xscale("log")
+        xs_all = sorted({x for xs, _ in series.values() for x in xs if x > 0})
+        if 0 < len(xs_all) <= 12:   # label the values measured, not decades
+            ax.set_xticks(xs_all)
+            ax.set_xticklabels([f"{x:g}" for x in xs_all])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     if logy:
         ax.set_yscale("log")
     if kx:
