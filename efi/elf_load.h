@@ -8,7 +8,8 @@
  *
  * Some firmware keeps its own data where the kernel wants to live. Debian's
  * OVMF, for one, decompresses its DXE firmware volume to 0x900000-0x14fffff
- * and lists that as EfiBootServicesData, which covers the kernel's 16 MiB.
+ * and lists that as EfiBootServicesData: that covers 16 MiB, which is why
+ * kernel/kernel.ld links the kernel at 32 MiB instead.
  * Boot-services memory is ours once ExitBootServices has returned, so for
  * such pages the image is built in a staging buffer and copied into place
  * by elf_place_after_ebs(), after checking that nothing still in use at

@@ -114,7 +114,10 @@ static void record_table(uint64_t phys)
 			r->sig, (unsigned long)phys, r->len);
 }
 
-const void *acpi_find_table(const char sig[4])
+/* The first valid table with signature sig (e.g. "APIC", "MCFG"), or
+ * NULL. The pointer is into firmware memory (ACPI reclaim), valid for the
+ * kernel's lifetime. Boot, from acpi_init(). */
+static const void *acpi_find_table(const char sig[4])
 {
 	for (unsigned i = 0; i < nr_tables; i++)
 		if (tables[i].valid && !memcmp(tables[i].sig, sig, 4))

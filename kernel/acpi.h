@@ -221,11 +221,6 @@ unsigned acpi_inti_to_ioapic_flags(uint16_t inti, bool isa);
  * RSDP from the loader). */
 int acpi_init(void);
 
-/* The first valid table with signature sig (e.g. "APIC", "MCFG", "HPET"),
- * or NULL. The pointer is into firmware memory (ACPI reclaim), valid for
- * the kernel's lifetime. Any context after acpi_init(). */
-const void *acpi_find_table(const char sig[4]);
-
 /* Parsed MADT, or NULL if there is none (then there is no IOAPIC either). */
 const struct acpi_madt *acpi_get_madt(void);
 

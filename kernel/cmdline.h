@@ -9,12 +9,17 @@
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
 
+/* The line as given, and how many words were rejected (for `info` and
+ * `stats`). Written by cmdline_parse() only. */
 extern char kernel_cmdline[];
 extern unsigned int cmdline_errors;
 
+/* Applies every `key=value` word of line. kmain, once, IF=0, before
+ * mm_init() and the initcalls. */
 void cmdline_parse(const char *line);
 
-/* Helpers for setters: parse an unsigned value in [min, max]; -EINVAL else. */
+/* Helper for setters: parse an unsigned value in [min, max]; -EINVAL
+ * else. Pure: any context. */
 int kparam_uint(const char *value, unsigned long min, unsigned long max, unsigned long *out);
 
 #endif

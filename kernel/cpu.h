@@ -1,6 +1,8 @@
 /*
  * cpu.h - thin wrappers for x86-64 instructions the kernel needs: port I/O,
- * MSRs, control registers, TSC and RFLAGS.IF. No logic lives here.
+ * MSRs, control registers, TSC and RFLAGS.IF. No logic lives here. Each is
+ * one instruction, callable in any context; what a given port, MSR or
+ * register write means (and when it is allowed) is the caller's business.
  */
 #ifndef KERNEL_CPU_H
 #define KERNEL_CPU_H

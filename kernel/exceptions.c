@@ -41,31 +41,30 @@ static const struct {
 	const char *mnemonic;
 	const char *name;
 	enum exception_class cls;
-	bool error_code;
 } exc_info[32] = {
 	/* SDM vol 3A table 6-1 */
-	[0]  = { "#DE", "Divide Error", EXC_FAULT, false },
-	[1]  = { "#DB", "Debug", EXC_TRAP, false },      /* trap or fault: DR6 says */
-	[2]  = { "NMI", "Non-maskable Interrupt", EXC_INTERRUPT, false },
-	[3]  = { "#BP", "Breakpoint", EXC_TRAP, false },
-	[4]  = { "#OF", "Overflow", EXC_TRAP, false },
-	[5]  = { "#BR", "BOUND Range Exceeded", EXC_FAULT, false },
-	[6]  = { "#UD", "Invalid Opcode", EXC_FAULT, false },
-	[7]  = { "#NM", "Device Not Available", EXC_FAULT, false },
-	[8]  = { "#DF", "Double Fault", EXC_ABORT, true },
-	[9]  = { "--", "Coprocessor Segment Overrun (reserved)", EXC_RESERVED, false },
-	[10] = { "#TS", "Invalid TSS", EXC_FAULT, true },
-	[11] = { "#NP", "Segment Not Present", EXC_FAULT, true },
-	[12] = { "#SS", "Stack-Segment Fault", EXC_FAULT, true },
-	[13] = { "#GP", "General Protection", EXC_FAULT, true },
-	[14] = { "#PF", "Page Fault", EXC_FAULT, true },
-	[15] = { "--", "Reserved", EXC_RESERVED, false },
-	[16] = { "#MF", "x87 FPU Floating-Point Error", EXC_FAULT, false },
-	[17] = { "#AC", "Alignment Check", EXC_FAULT, true },
-	[18] = { "#MC", "Machine Check", EXC_ABORT, false },
-	[19] = { "#XM", "SIMD Floating-Point Exception", EXC_FAULT, false },
-	[20] = { "#VE", "Virtualization Exception", EXC_FAULT, false },
-	[21] = { "#CP", "Control Protection Exception", EXC_FAULT, true },
+	[0]  = { "#DE", "Divide Error", EXC_FAULT },
+	[1]  = { "#DB", "Debug", EXC_TRAP },      /* trap or fault: DR6 says */
+	[2]  = { "NMI", "Non-maskable Interrupt", EXC_INTERRUPT },
+	[3]  = { "#BP", "Breakpoint", EXC_TRAP },
+	[4]  = { "#OF", "Overflow", EXC_TRAP },
+	[5]  = { "#BR", "BOUND Range Exceeded", EXC_FAULT },
+	[6]  = { "#UD", "Invalid Opcode", EXC_FAULT },
+	[7]  = { "#NM", "Device Not Available", EXC_FAULT },
+	[8]  = { "#DF", "Double Fault", EXC_ABORT },
+	[9]  = { "--", "Coprocessor Segment Overrun (reserved)", EXC_RESERVED },
+	[10] = { "#TS", "Invalid TSS", EXC_FAULT },
+	[11] = { "#NP", "Segment Not Present", EXC_FAULT },
+	[12] = { "#SS", "Stack-Segment Fault", EXC_FAULT },
+	[13] = { "#GP", "General Protection", EXC_FAULT },
+	[14] = { "#PF", "Page Fault", EXC_FAULT },
+	[15] = { "--", "Reserved", EXC_RESERVED },
+	[16] = { "#MF", "x87 FPU Floating-Point Error", EXC_FAULT },
+	[17] = { "#AC", "Alignment Check", EXC_FAULT },
+	[18] = { "#MC", "Machine Check", EXC_ABORT },
+	[19] = { "#XM", "SIMD Floating-Point Exception", EXC_FAULT },
+	[20] = { "#VE", "Virtualization Exception", EXC_FAULT },
+	[21] = { "#CP", "Control Protection Exception", EXC_FAULT },
 };
 
 static const char *const class_names[] = {
@@ -86,11 +85,6 @@ const char *exception_name(unsigned v)
 enum exception_class exception_class_of(unsigned v)
 {
 	return v < 32 && exc_info[v].name ? exc_info[v].cls : EXC_RESERVED;
-}
-
-bool exception_has_error_code(unsigned v)
-{
-	return v < 32 && exc_info[v].error_code;
 }
 
 static struct exception_record records[32];

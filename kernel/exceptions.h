@@ -24,8 +24,6 @@ enum exception_class { EXC_FAULT, EXC_TRAP, EXC_ABORT, EXC_INTERRUPT, EXC_RESERV
 const char *exception_mnemonic(unsigned vector);
 const char *exception_name(unsigned vector);
 enum exception_class exception_class_of(unsigned vector);
-/* Whether the CPU pushes an error code (SDM vol 3A table 6-1). */
-bool exception_has_error_code(unsigned vector);
 
 /* Page-fault error code bits, SDM vol 3A 4.7, figure 4-12. */
 #define PF_ERR_P     (1u << 0)   /* 0: not present; 1: protection violation */

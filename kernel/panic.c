@@ -10,7 +10,9 @@ extern char __text_start[], __text_end[];
 
 static int in_panic;
 
-void backtrace_from(uint64_t rbp, uint64_t rip)
+/* Prints return addresses walking the rbp chain from the given frame
+ * pointer (rip, if nonzero, first). */
+static void backtrace_from(uint64_t rbp, uint64_t rip)
 {
 	printk(LOG_EMERG, "backtrace:");
 	if (rip)

@@ -11,8 +11,6 @@
 #include <stdint.h>
 
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
-/* Prints return addresses walking rbp chains from the given frame pointer. */
-void backtrace_from(uint64_t rbp, uint64_t rip);
 void dump_backtrace(void);
 
 #define BUG_ON(cond) \

@@ -11,6 +11,14 @@
  *
  * Initcall levels run in order: 1 core (after memory, interrupts, timer),
  * 2 bus (PCI), 3 net core, 4 devices, 5 protocols, 9 late.
+ *
+ * Contexts the registered functions run in:
+ *   initcalls      kmain's run_initcalls(): boot task context, IF=1, once
+ *   KPARAM setters cmdline_parse(), before mm_init(): IF=0, nothing may be
+ *                  allocated - validate and store only (cmdline.h); a
+ *                  subsystem's shell command may call its own setters later
+ *   shell commands the shell task (task context, IF=1, may sleep)
+ *   stats sections `stats`, from the shell task
  */
 #ifndef KERNEL_REGISTRY_H
 #define KERNEL_REGISTRY_H

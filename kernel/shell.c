@@ -28,7 +28,9 @@ static const struct shell_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
-int shell_exec(char *line)
+/* Splits line into words and runs the command the first one names; the
+ * command's -errno is reported with its usage line. Shell task. */
+static int shell_exec(char *line)
 {
 	char *argv[SHELL_MAX_ARGS + 1];
 	int argc = 0;

@@ -16,8 +16,6 @@
 
 /* Reads and runs commands forever. Task context. */
 __attribute__((noreturn)) void shell_run(void);
-/* Runs one command line (also used for `cmdline` key `run=`). */
-int shell_exec(char *line);
 /* Called by the shell while it waits for input (kernel/console_irq.c):
  * sleeps until the UART's interrupt, or spins while that interrupt is not
  * set up. Task context, IF=1. */

@@ -56,11 +56,6 @@ static const char *const names[NR_SOFTIRQS] = {
 	[TASKLET_SOFTIRQ] = "TASKLET",
 };
 
-const char *softirq_name(int nr)
-{
-	return nr >= 0 && nr < NR_SOFTIRQS ? names[nr] : "?";
-}
-
 void open_softirq(int nr, void (*action)(void))
 {
 	BUG_ON(nr < 0 || nr >= NR_SOFTIRQS);

@@ -92,7 +92,6 @@ struct softirq_stat {
 	uint64_t max_cycles;  /* longest single handler run, TSC cycles */
 };
 void softirq_get_stat(int nr, struct softirq_stat *out);
-const char *softirq_name(int nr);
 
 /*
  * Tasklets: one function run once in TASKLET_SOFTIRQ after

@@ -30,7 +30,6 @@
 
 struct ctx_cpu {
 	volatile uint8_t cur;          /* enum ctx */
-	uint8_t irq_origin;            /* context the latest outermost IRQ came from */
 	uint8_t nmi_saved;             /* context the NMI interrupted */
 	volatile bool recording;
 	uint64_t last_tsc;             /* TSC of the latest change */
@@ -63,7 +62,7 @@ const char *ctx_name(enum ctx c)
 	return (unsigned)c < NR_CTX ? ctx_names[c] : "?";
 }
 
-const char *trace_cause_name(enum trace_cause c)
+static const char *trace_cause_name(enum trace_cause c)
 {
 	return (unsigned)c < NR_TRACE_CAUSES && cause_names[c] ? cause_names[c] : "?";
 }
@@ -81,19 +80,9 @@ enum ctx ctx_of_preempt_count(unsigned pc)
 	return CTX_TASK;
 }
 
-enum ctx ctx_current(void)
+static enum ctx ctx_current(void)
 {
 	return ctx_cpus[0].cur;
-}
-
-enum ctx ctx_irq_origin(void)
-{
-	return ctx_cpus[0].irq_origin;
-}
-
-uint64_t ctx_cycles(enum ctx c)
-{
-	return (unsigned)c < NR_CTX ? ctx_cpus[0].cycles[c] : 0;
 }
 
 void ctx_transition(enum ctx to, enum trace_cause cause, unsigned arg)
@@ -107,8 +96,6 @@ void ctx_transition(enum ctx to, enum trace_cause cause, unsigned arg)
 	c->cycles[from] += dt;
 	sched_charge(from, dt);
 	c->last_tsc = now;
-	if (to == CTX_IRQ && from != CTX_IRQ && from != CTX_NMI)
-		c->irq_origin = from;
 	if (to == CTX_NMI)
 		c->nmi_saved = from;
 	c->cur = to;
@@ -167,11 +154,6 @@ void trace_stop(void)
 {
 	ctx_cpus[0].recording = false;
 	barrier();
-}
-
-bool trace_running(void)
-{
-	return ctx_cpus[0].recording;
 }
 
 uint64_t trace_count(enum ctx from, enum ctx to, enum trace_cause cause)

@@ -115,29 +115,19 @@ void ctx_sync(enum trace_cause cause);
 void ctx_nmi_exit(void);
 #endif
 
-/* The context the CPU is in; the one the latest hard IRQ came from
- * (USER, TASK, ATOMIC or SOFTIRQ: lets the scheduler tell a preemption
- * of user code from one of kernel code). */
-enum ctx ctx_current(void);
-enum ctx ctx_irq_origin(void);
 /* The context preempt_count value pc names (never USER). */
 enum ctx ctx_of_preempt_count(unsigned pc);
 
 const char *ctx_name(enum ctx c);            /* "task", "user", ... */
-const char *trace_cause_name(enum trace_cause c);
 
 /* Recording on/off and reset (the ring and the transition counts). Task
  * context. Recording is off at boot. */
 void trace_start(void);
 void trace_stop(void);
 void trace_clear(void);
-bool trace_running(void);
 
 /* Transition counts while recording, by (from, to, cause). */
 uint64_t trace_count(enum ctx from, enum ctx to, enum trace_cause cause);
-
-/* Cycles spent in each context since boot (per CPU; one CPU here). */
-uint64_t ctx_cycles(enum ctx c);
 
 /* Writes the transition summary as JSON members into an open object:
  * "transitions": {"task->irq": {"count": n, "causes": {"irq": n}}, ...}.

@@ -42,8 +42,6 @@ enum net_verdict {
 	NV_NR
 };
 
-static inline int nv_is_drop(enum net_verdict v) { return v >= NV_DROP_FIRST; }
-
 /* Name of a verdict ("sink", "runt", ...), as used in the stats JSON. */
 const char *net_verdict_name(enum net_verdict v);
 

@@ -52,8 +52,9 @@ static struct tss64 tss __attribute__((aligned(16)));
  * (16-byte aligned tops: SDM vol 3A 6.14.5 aligns RSP anyway, but C
  * wants it). */
 static uint8_t boot_ist[3][IST_STACK_SIZE] __attribute__((aligned(16)));
-/* RSP0 before the scheduler exists: nothing runs in ring 3 yet, but a
- * valid value keeps a stray ring-3 entry from using garbage. */
+/* RSP0 until ist_stacks_init(): nothing runs in ring 3 before the
+ * shell starts a user task, but a valid value keeps a stray ring-3 entry
+ * from using garbage. */
 static uint8_t boot_rsp0[IST_STACK_SIZE] __attribute__((aligned(16)));
 static int ist_guarded;
 

@@ -42,7 +42,8 @@ void idt_set_dpl(unsigned vector, unsigned dpl)
 	idt[vector].type_attr = GATE_P | GATE_DPL(dpl) | GATE_INTERRUPT;
 }
 
-void idt_set_ist(unsigned vector, unsigned ist)
+/* Gives a gate its IST slot (0 = no stack switch). Boot, from idt_init(). */
+static void idt_set_ist(unsigned vector, unsigned ist)
 {
 	BUG_ON(vector >= IDT_ENTRIES || ist > 7);
 	idt[vector].ist = ist;

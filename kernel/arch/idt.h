@@ -21,9 +21,8 @@
  * GDT_KERNEL_CS). */
 void idt_init(void);
 
-/* Changes one gate's DPL or IST slot (0 = no stack switch). Boot/task
- * context, before the vector can fire. */
+/* Changes one gate's DPL. Boot/task context, before the vector can
+ * fire. */
 void idt_set_dpl(unsigned vector, unsigned dpl);
-void idt_set_ist(unsigned vector, unsigned ist);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Intel 82093AA I/O APIC datasheet:
  *   3.0   memory map: IOREGSEL at +0x00 selects a register, IOWIN at +0x10
- *         reads or writes it (32 bits each); version 0x20 adds EOI at +0x40
+ *         reads or writes it (32 bits each)
  *   3.2.1 IOAPICID (index 0), 3.2.2 IOAPICVER (index 1: version in bits
  *         7:0, maximum redirection entry in 23:16), 3.2.4 IOREDTBL[n] at
  *         indexes 0x10 + 2n (low dword) and 0x11 + 2n (high dword)
@@ -18,7 +18,6 @@
 
 #define IOREGSEL   (0x00 / 4)
 #define IOWIN      (0x10 / 4)
-#define IOEOI      (0x40 / 4)
 
 #define IOAPIC_REG_ID      0x00
 #define IOAPIC_REG_VER     0x01
@@ -155,14 +154,9 @@ int ioapic_route_gsi(unsigned gsi, unsigned vector, unsigned flags)
 	return 0;
 }
 
-/*
- * Read-modify-write of gsi's low dword (clear, then set bits) under one
- * interrupts-off section. With mask_first the entry is written masked
- * before the final value, so no edge or level is evaluated against a
- * half-changed entry (a trigger-mode change); the final write restores
- * the mask bit as it was (or as clear/set make it).
- */
-static int rte_update(unsigned gsi, uint32_t clear, uint32_t set, bool mask_first)
+/* Read-modify-write of gsi's low dword (clear, then set bits) under one
+ * interrupts-off section. */
+static int rte_update(unsigned gsi, uint32_t clear, uint32_t set)
 {
 	unsigned pin;
 	struct ioapic *io = gsi_lookup(gsi, &pin);
@@ -171,8 +165,6 @@ static int rte_update(unsigned gsi, uint32_t clear, uint32_t set, bool mask_firs
 		return -ENODEV;
 	uint64_t f = local_irq_save();
 	uint32_t lo = (ioapic_read(io, REDTBL_LO(pin)) & ~clear) | set;
-	if (mask_first)
-		ioapic_write(io, REDTBL_LO(pin), lo | IOAPIC_RTE_MASKED);
 	ioapic_write(io, REDTBL_LO(pin), lo);
 	local_irq_restore(f);
 	return 0;
@@ -180,17 +172,12 @@ static int rte_update(unsigned gsi, uint32_t clear, uint32_t set, bool mask_firs
 
 int ioapic_mask_gsi(unsigned gsi)
 {
-	return rte_update(gsi, 0, IOAPIC_RTE_MASKED, false);
+	return rte_update(gsi, 0, IOAPIC_RTE_MASKED);
 }
 
 int ioapic_unmask_gsi(unsigned gsi)
 {
-	return rte_update(gsi, IOAPIC_RTE_MASKED, 0, false);
-}
-
-int ioapic_set_trigger(unsigned gsi, unsigned trigger)
-{
-	return rte_update(gsi, IOAPIC_RTE_LEVEL, trigger & IOAPIC_LEVEL ? IOAPIC_RTE_LEVEL : 0, true);
+	return rte_update(gsi, IOAPIC_RTE_MASKED, 0);
 }
 
 int ioapic_read_entry(unsigned gsi, uint64_t *rte)
@@ -206,15 +193,3 @@ int ioapic_read_entry(unsigned gsi, uint64_t *rte)
 	return 0;
 }
 
-int ioapic_eoi(unsigned gsi, unsigned vector)
-{
-	unsigned pin;
-	struct ioapic *io = gsi_lookup(gsi, &pin);
-
-	if (!io)
-		return -ENODEV;
-	if (io->version < 0x20)
-		return -ENOTSUP;
-	io->regs[IOEOI] = vector & 0xff;
-	return 0;
-}

@@ -1,11 +1,13 @@
 /*
  * ioapic.h - the I/O APIC(s): route a global system interrupt (GSI) to a
- * vector on this CPU's local APIC, mask and unmask it, switch its trigger
- * mode, and read its redirection entry back for reports.
+ * vector on this CPU's local APIC, mask and unmask it, and read its
+ * redirection entry back for reports.
  *
  * Register layout: Intel 82093AA I/O APIC datasheet, 3.0 (registers), 3.1
  * (IOREGSEL/IOWIN) and 3.2.4 (IOREDTBL). QEMU's model (hw/intc/ioapic.c)
- * is version 0x20, which adds the EOI register at offset 0x40.
+ * is version 0x20. Level entries are acknowledged by the local APIC's
+ * EOI, which is broadcast to the I/O APICs; their own EOI register is not
+ * used.
  *
  * GSIs are numbered across all I/O APICs as the MADT says (each has a GSI
  * base). Every entry is masked by ioapic_init() and stays masked until a
@@ -73,20 +75,8 @@ int ioapic_route_gsi(unsigned gsi, unsigned vector, unsigned flags);
 int ioapic_mask_gsi(unsigned gsi);
 int ioapic_unmask_gsi(unsigned gsi);
 
-/* Switches the trigger mode (IOAPIC_LEVEL or IOAPIC_EDGE) of a routed
- * entry at run time, for the NIC's edge-versus-level experiments. The entry
- * is masked while it changes and then restored to its previous mask state.
- * Note (QEMU): switching to edge clears a pending Remote IRR. 0 or -ENODEV. */
-int ioapic_set_trigger(unsigned gsi, unsigned trigger);
-
 /* Reads the 64-bit redirection entry of gsi into *rte (IOAPIC_RTE_* bits:
  * Remote IRR, delivery status, mask...). 0 or -ENODEV. */
 int ioapic_read_entry(unsigned gsi, uint64_t *rte);
-
-/* Writes the I/O APIC's EOI register (version >= 0x20) for `vector`,
- * clearing Remote IRR of level entries with that vector. Normally not
- * needed: the local APIC's EOI is broadcast to the I/O APICs. 0, -ENODEV,
- * or -ENOTSUP on an older I/O APIC. */
-int ioapic_eoi(unsigned gsi, unsigned vector);
 
 #endif

@@ -64,10 +64,8 @@ static bool vec_test(unsigned base, unsigned vector)
 
 bool lapic_isr_test(unsigned vector) { return vec_test(LAPIC_ISR, vector); }
 bool lapic_irr_test(unsigned vector) { return vec_test(LAPIC_IRR, vector); }
-bool lapic_tmr_test(unsigned vector) { return vec_test(LAPIC_TMR, vector); }
 uint32_t lapic_tpr(void) { return lapic_read(LAPIC_TPR); }
 uint32_t lapic_ppr(void) { return lapic_read(LAPIC_PPR); }
-void lapic_set_tpr(uint32_t tpr) { lapic_write(LAPIC_TPR, tpr & 0xff); }
 
 static bool any_in_service(void)
 {

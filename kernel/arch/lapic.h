@@ -72,12 +72,8 @@ int lapic_send_self_nmi(void);
 /* Register snapshots for reports and tests. Any context. */
 bool lapic_isr_test(unsigned vector);   /* in service */
 bool lapic_irr_test(unsigned vector);   /* requested, not yet delivered */
-bool lapic_tmr_test(unsigned vector);   /* accepted as level-triggered */
 uint32_t lapic_tpr(void);
 uint32_t lapic_ppr(void);
-/* Sets the task priority (bits 7:4 = priority class, 10.8.3.1): vectors
- * whose class is <= it are held in IRR. For experiments; 0 normally. */
-void lapic_set_tpr(uint32_t tpr);
 
 /* Prints TPR, PPR, the vectors set in ISR, IRR and TMR, the LVT entries
  * and ESR (for the shell's `apic`). Task context. */

@@ -43,7 +43,7 @@ static int next_pid;
 static unsigned nr_dead;
 extern char boot_stack_top[];       /* kernel/entry.asm */
 
-const char *task_state_name(int state)
+static const char *task_state_name(int state)
 {
 	switch (state) {
 	case TASK_RUNNING: return "running";
@@ -72,7 +72,8 @@ struct task *task_find(int pid)
 	return t;
 }
 
-void task_for_each(bool (*fn)(struct task *t, void *arg), void *arg)
+/* Calls fn for every task with IF=0; fn returns false to stop. */
+static void task_for_each(bool (*fn)(struct task *t, void *arg), void *arg)
 {
 	uint64_t f = local_irq_save();
 	for (struct task *t = all_tasks; t; t = t->next_all)

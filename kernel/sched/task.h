@@ -114,11 +114,6 @@ __attribute__((noreturn)) void task_exit(int code);
  * more than TASK_MAX_DEAD newer deaths). Any context but NMI. */
 struct task *task_find(int pid);
 
-/* Iterates over every task with IF=0: fn returns false to stop. */
-void task_for_each(bool (*fn)(struct task *t, void *arg), void *arg);
-
-const char *task_state_name(int state);
-
 /* Writes "tasks": [ {pid, name, state, times, counters}, ... ] into an
  * open JSON object (the sched stats section). Task context. */
 struct json;

@@ -36,8 +36,6 @@ struct wait_queue {
 #define WAIT_QUEUE_INIT { 0 }
 #define WAIT_FOREVER UINT64_MAX
 
-static inline void wait_queue_init(struct wait_queue *q) { q->first = 0; }
-
 /* Wakes every task waiting on q. Any context but NMI. Returns how many
  * were sleeping. */
 unsigned wake_up(struct wait_queue *q);

@@ -63,7 +63,10 @@ struct task *user_spawn(const char *name, uint64_t arg, int *err)
 	return t;
 }
 
-int user_kill(int pid)
+/* Marks a task to be killed: a user task exits at its next return to
+ * ring 3 (a spinning one at the next tick). 0, -ENOENT, or -EINVAL for
+ * kernel threads. Any context but NMI. */
+static int user_kill(int pid)
 {
 	uint64_t flags = local_irq_save();
 	struct task *t = task_find(pid);

@@ -33,7 +33,7 @@ default rel
 %define USER_BASE       0x0000040000000000
 %define USER_SHARED     (USER_BASE + 0x600000)
 %define USER_HOLE       (USER_BASE + 0x700000)
-%define KERNEL_ADDR     0x1000000           ; the kernel image (supervisor-only)
+%define KERNEL_ADDR     0x1000000           ; kernel RAM, identity-mapped, supervisor-only
 
 ; ---------------------------------------------------------------- helpers
 ; ULIB p: emits p_puts (rsi = NUL-terminated string), p_putdec (rax,
@@ -239,7 +239,7 @@ user_prog_spin_end:
 ; ---------------------------------------------------------------- badptr
 ; Hands write() pointers it must refuse, on both paths, and prints each
 ; result (-14 = -EFAULT expected everywhere):
-;   kernel    0x1000000, the kernel image: outside the user region
+;   kernel    0x1000000, kernel RAM (identity map): outside the user region
 ;   unmapped  USER_HOLE: inside the region, never mapped (the copy
 ;             faults and the exception table recovers)
 ;   partial   the last 8 bytes of the shared page + 8 unmapped bytes

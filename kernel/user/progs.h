@@ -8,6 +8,8 @@
  *   crash    faults on purpose; arg picks the exception (see progs.asm)
  *   sleeper  sleep(20 ms) arg times (default 3)
  *   yielder  yield() arg times (default 100)
+ *
+ * The table is read-only: any context.
  */
 #ifndef KERNEL_USER_PROGS_H
 #define KERNEL_USER_PROGS_H

@@ -42,13 +42,4 @@ struct trap_frame;
  * tf->error_code: 0 = SYSRETQ is safe, 1 = use iretq. */
 void syscall_dispatch(struct trap_frame *tf);
 
-/* Per-path counters. */
-struct syscall_stats {
-	uint64_t by_syscall, by_int80;
-	uint64_t sysret, iret_fallback;
-	uint64_t per_nr[NR_SYSCALLS];
-	uint64_t enosys;
-};
-void syscall_get_stats(struct syscall_stats *out);
-
 #endif

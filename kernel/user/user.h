@@ -84,11 +84,6 @@ static inline bool user_range_ok(uint64_t addr, uint64_t len)
  */
 struct task *user_spawn(const char *name, uint64_t arg, int *err);
 
-/* Marks a task to be killed: a user task exits at its next return to
- * ring 3 (a spinning one at the next tick). 0, -ENOENT, or -EINVAL for
- * kernel threads. Any context but NMI. */
-int user_kill(int pid);
-
 /* kernel/user/entry.asm */
 __attribute__((noreturn)) void user_enter(uint64_t rip, uint64_t rsp, uint64_t arg);
 void syscall_entry(void);
