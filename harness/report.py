@@ -154,7 +154,8 @@ def checks_html(res: dict) -> str:
     items = []
     for c in res.get("checks", []):
         cls = "ok" if c["ok"] else "fail"
-        items.append(f"<li class='{cls}'><b>{'PASS' if c['ok'] else 'FAIL'}</b> "
+        tag = "PASS" if c["ok"] else ("INCONCLUSIVE" if c.get("inconclusive") else "FAIL")
+        items.append(f"<li class='{cls}'><b>{tag}</b> "
                      f"{esc(c['name'])}: {esc(c['detail'])}</li>")
     return "<ul class='checks'>" + "".join(items) + "</ul>"
 
@@ -414,7 +415,7 @@ def cmd_report(args) -> int:
     page = write(data)
     print(f"report: written {page}")
     fails = [c for r in data["experiments"].values() for c in r.get("checks", [])
-             if not c["ok"]]
+             if not c["ok"] and not c.get("inconclusive")]
     for c in fails:
         print(f"report: FAIL {c['name']}: {c['detail']}")
     return 1 if fails else 0

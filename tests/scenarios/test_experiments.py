@@ -47,8 +47,11 @@ def run_and_assert(name, pool, out_dir):
     text = format_checks(res)
     print(text)
     assert res["checks"], f"{name}: no checks ran\n{text}"
-    failed = [c for c in res["checks"] if not c["ok"]]
+    failed = [c for c in res["checks"] if not c["ok"] and not c.get("inconclusive")]
     assert not failed, text
+    if any(c.get("inconclusive") for c in res["checks"]):
+        pytest.skip("host too busy to load the guest (see the INCONCLUSIVE checks):\n"
+                    + text)
     for p in res["plots"]:
         assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return res
