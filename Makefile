@@ -30,7 +30,7 @@ $(BUILD)/.deps: scripts/deps.sh
 
 # ---------------------------------------------------------------- kernel
 KCC      := gcc
-KCFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+KCFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
             -ffreestanding -fno-stack-protector -fno-stack-check -fno-pic \
             -fno-pie -mno-red-zone -mgeneral-regs-only \
             -fno-omit-frame-pointer -fno-strict-aliasing -fno-common \
