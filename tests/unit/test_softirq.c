@@ -101,9 +101,9 @@ static void reset(void)
 	ksoftirqd_flag = false;
 }
 
-/* A hard interrupt whose handler raises `nr`: IF=0 in the handler,
- * irq_exit() then runs softirqs; IF=1 again after "iretq". */
-static void hard_irq_raising(int nr)
+/* A hard interrupt whose handler raises `nr`, up to its iretq: IF=0 in
+ * the handler, irq_exit() runs softirqs if it may and returns with IF=0. */
+static void irq_raising_until_iret(int nr)
 {
 	fake_if = false;
 	irq_enter();
@@ -111,6 +111,12 @@ static void hard_irq_raising(int nr)
 	raise_softirq_irqoff(nr);
 	irq_exit();
 	CHECK(!fake_if);           /* irq_exit returns with IF=0 */
+}
+
+/* The same interrupt from task context, and IF=1 again after "iretq". */
+static void hard_irq_raising(int nr)
+{
+	irq_raising_until_iret(nr);
 	CHECK_EQ_U(preempt_count(), 0);
 	fake_if = true;
 }
@@ -232,10 +238,7 @@ static void test_bh_disable(void)
 {
 	reset();
 	local_bh_disable();
-	fake_if = false;
-	irq_enter();
-	raise_softirq_irqoff(HI_SOFTIRQ);
-	irq_exit();
+	irq_raising_until_iret(HI_SOFTIRQ);
 	fake_if = true;
 	CHECK_EQ_U(seen[HI_SOFTIRQ].runs, 0);      /* bh off: irq_exit must not run it */
 	CHECK_EQ_U(local_softirq_pending(), 1u << HI_SOFTIRQ);
@@ -248,10 +251,7 @@ static void test_bh_disable(void)
 	/* enabling with interrupts off must not run them (it would sti) */
 	reset();
 	local_bh_disable();
-	fake_if = false;
-	irq_enter();
-	raise_softirq_irqoff(HI_SOFTIRQ);
-	irq_exit();
+	irq_raising_until_iret(HI_SOFTIRQ);   /* and IF stays 0 */
 	warnings = 0;
 	local_bh_enable();
 	CHECK_EQ_U(seen[HI_SOFTIRQ].runs, 0);
