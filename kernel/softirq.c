@@ -43,6 +43,7 @@ static struct {
 	uint64_t hit_time_limit;
 	uint64_t hit_need_resched;
 	uint64_t ksoftirqd_wakeups;
+	uint64_t deferred_to_ksoftirqd; /* irq_exit() left pending work to ksoftirqd */
 	uint64_t no_handler;      /* raised with no handler installed */
 	uint64_t count_leaks;     /* a handler returned with preempt_count changed */
 	uint64_t irqs_off_leaks;  /* a handler returned with IF=0 */
@@ -232,10 +233,24 @@ void irq_enter(void)
 void irq_exit(void)
 {
 	preempt_count_sub(HARDIRQ_OFFSET);
-	if (!in_interrupt() && softirq_pending_mask) {
-		sq.from_irq_exit++;
-		__do_softirq(SOFTIRQ_FROM_IRQ_EXIT);
+	if (in_interrupt() || !softirq_pending_mask)
+		return;
+	/*
+	 * Once a pass has handed work to ksoftirqd and ksoftirqd has not run
+	 * yet, leave the work to it rather than run it here on the back of
+	 * whatever interrupt came next (the timer, every tick). Otherwise an
+	 * overloaded softirq runs on every irq_exit and the tasks get only
+	 * what is left: the thread exists precisely so that the scheduler
+	 * shares the CPU between softirq work and tasks. Linux does the same
+	 * ("softirq: Let ksoftirqd do its job", invoke_softirq() checking
+	 * ksoftirqd_running()).
+	 */
+	if (ksoftirqd_flag) {
+		sq.deferred_to_ksoftirqd++;
+		return;
 	}
+	sq.from_irq_exit++;
+	__do_softirq(SOFTIRQ_FROM_IRQ_EXIT);
 }
 
 void local_bh_enable(void)
@@ -332,6 +347,7 @@ static void softirq_stats_json(struct json *j)
 	json_u64(j, "hit_time_limit", sq.hit_time_limit);
 	json_u64(j, "hit_need_resched", sq.hit_need_resched);
 	json_u64(j, "ksoftirqd_wakeups", sq.ksoftirqd_wakeups);
+	json_u64(j, "irq_exit_deferred", sq.deferred_to_ksoftirqd);
 	json_bool(j, "ksoftirqd_pending", softirq_ksoftirqd_pending());
 	json_u64(j, "no_handler", sq.no_handler);
 	json_u64(j, "count_leaks", sq.count_leaks);

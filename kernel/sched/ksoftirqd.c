@@ -10,6 +10,7 @@
  */
 #include "kernel/sched/sched.h"
 #include "kernel/softirq.h"
+#include "kernel/preempt.h"
 #include "kernel/irqflags.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
@@ -37,10 +38,15 @@ static int ksoftirqd_fn(void *arg)
 		__set_current_state(TASK_RUNNING);
 		ksoftirqd_passes++;
 		/* One bounded pass with IF=1 between handlers; if work
-		 * remains it calls wakeup_ksoftirqd() again, and the
-		 * preemption that the tick forces on us lets others run in
-		 * between passes. */
+		 * remains it calls wakeup_ksoftirqd() again. */
 		ksoftirqd_run();
+		/* The tick that ends our slice arrives during the pass, in
+		 * softirq context, where it cannot preempt us: it only sets
+		 * need_resched and the pass stops early. Honour it here
+		 * (Linux's run_ksoftirqd() ends with cond_resched()), or this
+		 * loop would run pass after pass and starve every task. */
+		if (need_resched())
+			schedule();
 	}
 	return 0;
 }
