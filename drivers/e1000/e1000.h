@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include "kernel/cpu.h"
 #include "drivers/pci/pci.h"
 #include "drivers/e1000/e1000_regs.h"
 #include "drivers/e1000/e1000_desc.h"
@@ -108,6 +109,9 @@ struct e1000_stats {
 	uint64_t lat_count, lat_sum_tsc, lat_max_tsc;  /* IRQ -> poll start */
 	uint64_t recheck_hits;             /* ring re-check after unmask found work */
 	uint64_t ring_hwm;                 /* most filled descriptors seen at once */
+	uint64_t ring_full;                /* polls that found every descriptor the
+					      device owned filled: QEMU had stopped
+					      reading the tap (QEMU-FACTS.md) */
 	/* RX */
 	uint64_t rx_packets, rx_bytes;
 	uint64_t rx_drop[E1000_DROP_NR];
@@ -116,8 +120,11 @@ struct e1000_stats {
 	uint64_t tx_packets, tx_bytes, tx_busy, tx_linkdown, tdt_writes, tx_reclaimed;
 	/* watchdog */
 	uint64_t wd_checks, wd_stalls, wd_recovered_packets;
-	/* register accesses (every er32/ew32) */
+	/* register accesses (every er32/ew32) and the time they took: under
+	 * TCG each one waits for QEMU's global lock, which the main loop holds
+	 * while it delivers a batch of frames (QEMU-FACTS.md) */
 	uint64_t mmio_reads, mmio_writes;
+	uint64_t mmio_tsc, mmio_max_tsc;
 };
 
 /* A device statistics register, accumulated by e1000_stats.c. */
@@ -176,17 +183,32 @@ struct e1000_adapter {
 
 /* ---- register access: one accessor pair, every access counted --------- */
 
+/* Charges one register access's duration (TSC cycles) to the stats. Two
+ * TSC reads cost far less than the access itself under TCG. */
+static inline void mmio_account(struct e1000_adapter *a, uint64_t t0)
+{
+	uint64_t dt = rdtsc() - t0;
+	a->st.mmio_tsc += dt;
+	if (dt > a->st.mmio_max_tsc)
+		a->st.mmio_max_tsc = dt;
+}
+
 /* Any context. Each call is one trip into the device model under TCG. */
 static inline uint32_t er32(struct e1000_adapter *a, uint32_t reg)
 {
+	uint64_t t0 = rdtsc();
 	a->st.mmio_reads++;
-	return *(volatile uint32_t *)(a->hw + reg);
+	uint32_t v = *(volatile uint32_t *)(a->hw + reg);
+	mmio_account(a, t0);
+	return v;
 }
 
 static inline void ew32(struct e1000_adapter *a, uint32_t reg, uint32_t v)
 {
+	uint64_t t0 = rdtsc();
 	a->st.mmio_writes++;
 	*(volatile uint32_t *)(a->hw + reg) = v;
+	mmio_account(a, t0);
 }
 
 /* Forces posted writes out (PCI ordering: a read returns after earlier
@@ -226,6 +248,10 @@ void e1000_rx_return(struct e1000_adapter *a);
 bool e1000_rx_pending(const struct e1000_adapter *a);
 /* Descriptors with DD from ntc on (a memory scan, bounded by the ring). */
 unsigned e1000_rx_filled(const struct e1000_adapter *a);
+/* True if the device has filled every descriptor it owns (the last one
+ * before RDT has DD): it receives nothing more until RDT moves. Memory
+ * only; any context. */
+bool e1000_rx_full(const struct e1000_adapter *a);
 
 /* ---- e1000_tx.c --------------------------------------------------------- */
 int e1000_tx_setup(struct e1000_adapter *a, unsigned count);

@@ -258,6 +258,8 @@ static int e1000_poll(struct napi_struct *napi, int budget)
 		a->irq_tsc = 0;
 	}
 	a->st.polls++;
+	if (e1000_rx_full(a))
+		a->st.ring_full++;
 
 	e1000_tx_clean(a);
 	a->tx_defer = true;

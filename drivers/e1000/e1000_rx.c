@@ -152,6 +152,15 @@ bool e1000_rx_pending(const struct e1000_adapter *a)
 	return *(volatile const uint8_t *)&r->desc[r->ntc].status & E1000_RXD_STAT_DD;
 }
 
+bool e1000_rx_full(const struct e1000_adapter *a)
+{
+	const struct e1000_rx_ring *r = &a->rx;
+	unsigned last = r->tail == 0 ? r->count - 1 : r->tail - 1;
+
+	return r->ntc != r->tail &&
+	       (*(volatile const uint8_t *)&r->desc[last].status & E1000_RXD_STAT_DD);
+}
+
 unsigned e1000_rx_filled(const struct e1000_adapter *a)
 {
 	const struct e1000_rx_ring *r = &a->rx;

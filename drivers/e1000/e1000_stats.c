@@ -159,6 +159,7 @@ static void e1000_stats_json(struct json *j)
 	json_u64(j, "irq_to_poll_max_ns", tsc_to_ns(s->lat_max_tsc));
 	json_u64(j, "recheck_hits", s->recheck_hits);
 	json_u64(j, "ring_high_water", s->ring_hwm);
+	json_u64(j, "ring_full_polls", s->ring_full);
 	json_u64(j, "rx_pending", e1000_rx_filled(a));
 
 	json_u64(j, "rx_packets", s->rx_packets);
@@ -192,6 +193,8 @@ static void e1000_stats_json(struct json *j)
 	uint64_t pk = s->rx_packets + s->tx_packets;
 	json_u64(j, "mmio_per_1000_packets",
 		 pk ? (s->mmio_reads + s->mmio_writes) * 1000 / pk : 0);
+	json_u64(j, "mmio_ns", tsc_to_ns(s->mmio_tsc));
+	json_u64(j, "mmio_max_ns", tsc_to_ns(s->mmio_max_tsc));
 
 	json_obj_begin(j, "hw");
 	for (int i = 0; i < E1000_HW_NR; i++)
