@@ -4,7 +4,8 @@
  * Buffers are carved two to a 4 KiB page from the physical page allocator,
  * so each is 2048-byte aligned and physically contiguous without asking for
  * contiguous runs (which a fragmented map may not have). The metadata
- * (struct pkt) lives apart, in one heap array, so the device sees the whole
+ * (struct pkt) lives apart, in heap arrays (one per pkt_pool_init() or
+ * pkt_pool_reserve() that grew the pool), so the device sees the whole
  * 2048 bytes. Pages and metadata are never returned: the pool lives as
  * long as the kernel.
  *
@@ -28,32 +29,74 @@ static struct pkt_pool_stats st;
 /* Set by `pktpool=` (net/netctl.c) before initcalls run. */
 unsigned int pkt_pool_size = 1024;
 
+/*
+ * Adds up to `count` buffers to the free list: one metadata array from the
+ * heap, two buffers per page. Returns how many it added (fewer when memory
+ * ran out; the rest of the array stays unused). Task context; the free
+ * list and counters change with interrupts off, so the pool stays usable
+ * meanwhile.
+ */
+static unsigned int add_buffers(unsigned int count, struct pkt **meta_out)
+{
+	struct pkt *meta = NULL;
+	unsigned int made = 0;
+
+	*meta_out = NULL;
+	while (made < count) {       /* bounded by count */
+		uint64_t pa = phys_alloc_page();
+		if (!pa)
+			break;
+		if (!meta) {
+			/* After the first page: with no memory at all nothing
+			 * is allocated (the array would be unreachable). */
+			meta = kzalloc(sizeof(*meta) * count);
+			if (!meta) {
+				phys_free_page(pa);
+				break;
+			}
+			*meta_out = meta;
+		}
+		for (unsigned int half = 0; half < PAGE_SIZE / PKT_BUF_SIZE && made < count; half++) {
+			struct pkt *p = &meta[made++];
+			p->phys = pa + half * PKT_BUF_SIZE;
+			p->data = phys_to_virt(p->phys);
+			p->pool_flags = PKT_FREE_MAGIC;
+			uint64_t flags = local_irq_save();
+			p->index = st.total++;
+			p->next = free_list;
+			free_list = p;
+			st.free++;
+			local_irq_restore(flags);
+		}
+	}
+	return made;
+}
+
 int pkt_pool_init(unsigned int count)
 {
 	if (pool || !count)
 		return -EINVAL;
-	pool = kzalloc(sizeof(*pool) * count);
+	unsigned int made = add_buffers(count, &pool);
 	if (!pool)
 		return -ENOMEM;
-
-	unsigned int made = 0;
-	while (made < count) {
-		uint64_t pa = phys_alloc_page();
-		if (!pa)
-			break;
-		for (unsigned int half = 0; half < PAGE_SIZE / PKT_BUF_SIZE && made < count; half++) {
-			struct pkt *p = &pool[made];
-			p->phys = pa + half * PKT_BUF_SIZE;
-			p->data = phys_to_virt(p->phys);
-			p->index = made++;
-			p->pool_flags = PKT_FREE_MAGIC;
-			p->next = free_list;
-			free_list = p;
-		}
-	}
-	st.total = st.free = st.min_free = made;
+	st.min_free = st.free;
 	if (made < count)
 		return -ENOMEM;   /* what we have is usable; the caller reports it */
+	return 0;
+}
+
+int pkt_pool_reserve(unsigned int want_free)
+{
+	struct pkt *meta;
+	uint64_t flags = local_irq_save();
+	unsigned int have = st.free;
+	local_irq_restore(flags);
+
+	if (have >= want_free)
+		return 0;
+	unsigned int need = want_free - have;
+	if (add_buffers(need, &meta) < need)
+		return -ENOMEM;
 	return 0;
 }
 

@@ -74,4 +74,12 @@ void pkt_pool_stats(struct pkt_pool_stats *out);
  * tests call it directly). 0 or -ENOMEM. Task context, once. */
 int pkt_pool_init(unsigned int count);
 
+/*
+ * pkt_pool_reserve - grow the pool, if needed, until at least want_free
+ * buffers are free: a driver sizes the pool from its rings this way
+ * (`pktpool=` only sets the size the pool starts with). 0, or -ENOMEM if
+ * memory ran out (what could be added stays in the pool). Task context.
+ */
+int pkt_pool_reserve(unsigned int want_free);
+
 #endif

@@ -233,9 +233,11 @@ extern struct e1000_adapter *e1000_adapter0;   /* the one bound adapter */
 extern const char *const e1000_mode_names[E1000_IRQ_NR_MODES];
 
 /* ---- e1000_rx.c --------------------------------------------------------- */
-/* Allocates the ring and its buffers, programs RDBAL..RDT (not RCTL).
- * Task context, at probe. 0 or -ENOMEM. */
-int e1000_rx_setup(struct e1000_adapter *a, unsigned count);
+/* Grows the packet pool to fit both rings (tx_count: the TX ring's size,
+ * whose slots hold replies in flight), allocates the RX ring and its
+ * buffers, programs RDBAL..RDT (not RCTL). Task context, at probe. 0 or
+ * -ENOMEM. */
+int e1000_rx_setup(struct e1000_adapter *a, unsigned count, unsigned tx_count);
 /* Undoes e1000_rx_setup (the receiver must be off). Task context. */
 void e1000_rx_free(struct e1000_adapter *a);
 /* Cleans up to `budget` descriptors; returns how many it examined

@@ -279,7 +279,7 @@ static int e1000_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	e1000_stats_init(a);
 
 	a->rx.buf_size = cfg.rxbsize;
-	err = e1000_rx_setup(a, cfg.rxring);
+	err = e1000_rx_setup(a, cfg.rxring, cfg.txring);
 	if (err)
 		goto err_rx;
 	err = e1000_tx_setup(a, cfg.txring);

@@ -31,11 +31,17 @@
  * sized (the ring must not take every buffer). */
 #define RX_POOL_RESERVE 64
 
-int e1000_rx_setup(struct e1000_adapter *a, unsigned count)
+int e1000_rx_setup(struct e1000_adapter *a, unsigned count, unsigned tx_count)
 {
 	struct e1000_rx_ring *r = &a->rx;
 	struct pkt_pool_stats ps;
 
+	/* Size the pool from the rings: every RX descriptor holds a buffer,
+	 * every TX slot may hold a reply in flight, the spare batch, and a
+	 * reserve for the stack. `pktpool=` is only where the pool starts. */
+	if (pkt_pool_reserve(count + tx_count + E1000_RX_SPARE + RX_POOL_RESERVE))
+		pr_warn("e1000: could not grow the packet pool for rxring=%u txring=%u",
+			count, tx_count);
 	pkt_pool_stats(&ps);
 	if (count + RX_POOL_RESERVE > ps.free) {
 		unsigned fit = ps.free > RX_POOL_RESERVE ? ps.free - RX_POOL_RESERVE : 0;

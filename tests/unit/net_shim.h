@@ -89,6 +89,7 @@ uint64_t phys_alloc_page(void)
 	memset(p, 0, PAGE_SIZE);
 	return (uint64_t)(uintptr_t)p;
 }
+void phys_free_page(uint64_t pa) { free((void *)(uintptr_t)pa); }
 void *kzalloc(size_t size) { return calloc(1, size); }
 
 /* ---- printk */

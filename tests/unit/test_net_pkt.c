@@ -75,8 +75,46 @@ static void test_pool(void)
 	CHECK(shim_irq_saves > 0);
 }
 
+/* Growing the pool: new buffers are distinct from the old, indexes go
+ * on, and a reserve already met adds nothing. */
+static void test_reserve(void)
+{
+	struct pkt_pool_stats s0, s;
+	pkt_pool_stats(&s0);
+	CHECK_EQ_U(pkt_pool_reserve(s0.free), 0);     /* already there */
+	pkt_pool_stats(&s);
+	CHECK_EQ_U(s.total, s0.total);
+	CHECK_EQ_U(pkt_pool_reserve(s0.free + 5), 0);  /* odd count: half a page */
+	pkt_pool_stats(&s);
+	CHECK_EQ_U(s.total, s0.total + 5);
+	CHECK_EQ_U(s.free, s0.free + 5);
+
+	struct pkt *p[N + 5];
+	unsigned got = pkt_alloc_batch(p, N + 5);
+	CHECK_EQ_U(got, N + 5);
+	int dup = 0, idx_ok = 1;
+	for (unsigned i = 0; i < got; i++) {
+		memset(p[i]->data, 0x5a, PKT_BUF_SIZE);   /* ASan: whole buffer ours */
+		if (p[i]->index >= got)
+			idx_ok = 0;
+		for (unsigned j = i + 1; j < got; j++)
+			if (p[i]->phys == p[j]->phys || p[i]->index == p[j]->index)
+				dup++;
+	}
+	CHECK_EQ_U(dup, 0);
+	CHECK(idx_ok);
+	for (unsigned i = 0; i < got; i++)
+		pkt_free(p[i]);
+
+	shim_pages_left = 0;                         /* out of memory */
+	CHECK(pkt_pool_reserve(s.free + 10) == -ENOMEM);
+	shim_pages_left = ~0ul;
+	CHECK(shim_if);
+}
+
 int main(void)
 {
 	test_pool();
+	test_reserve();
 	return check_summary("test_net_pkt");
 }
