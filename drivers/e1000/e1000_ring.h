@@ -44,7 +44,7 @@
 #define E1000_RING_MIN      8u
 #define E1000_RING_MAX      4096u
 #define E1000_RING_ALIGN    8u
-#define E1000_RX_BATCH_MAX  512u
+#define E1000_RX_BATCH_MAX  64u
 
 static inline bool ring_size_valid(unsigned count)
 {
@@ -94,11 +94,8 @@ static inline unsigned rx_ring_full_tail(unsigned ntc, unsigned count)
  * write is a trip into the device model that, under TCG, waits for QEMU's
  * lock while its main loop delivers a batch of up to 50 frames
  * (QEMU-FACTS.md), so writes are batched: a quarter of the ring, at least
- * 1, at most 512 - with 2048 descriptors one write per 512 frames, while
- * the device still owns at least three quarters of the ring. Measured at
- * 250k-300k frames/s with the lock contended: each write waited 50-500 us
- * (170 us on average); with a batch of 64 that was 20-50 % of the vCPU's
- * time, with 512 about 2-5 %.
+ * 1, at most 64 - with 256 descriptors one write per 64 frames, while the
+ * device still owns at least three quarters of the ring.
  */
 static inline unsigned rx_ring_batch(unsigned count)
 {
