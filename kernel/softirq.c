@@ -178,6 +178,13 @@ again:
 		for (uint32_t p = pending; p; p &= p - 1)
 			softirq_stats[__builtin_ctz(p)].to_ksoftirqd++;
 		wakeup_ksoftirqd();
+	} else {
+		/* Nothing left: whatever ksoftirqd was woken for has been done
+		 * here (a pass from local_bh_enable() or irq_exit() may drain
+		 * it first). End the hand-off, or irq_exit() would leave the
+		 * next raise to a ksoftirqd that finds nothing, sleeps, and is
+		 * never woken again for it: the softirq would stall. */
+		ksoftirqd_flag = false;
 	}
 	cur_origin = SOFTIRQ_FROM_NONE;
 	preempt_count_sub(SOFTIRQ_OFFSET);

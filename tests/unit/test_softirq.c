@@ -323,6 +323,25 @@ static void test_tasklets(void)
 	CHECK_EQ_U(softirq_stats[TASKLET_SOFTIRQ].restarts, 2);
 }
 
+/* A pass that drains the work ksoftirqd was woken for (here one run from
+ * local_bh_enable(), as the NAPI idle poll does) ends the hand-off: the
+ * next interrupt's softirq runs at its irq_exit() again instead of being
+ * left to a ksoftirqd that finds nothing, sleeps and is not woken. */
+static void test_drained_handoff_is_cleared(void)
+{
+	reset();
+	raise_softirq(TIMER_SOFTIRQ);              /* from a task: to ksoftirqd */
+	CHECK(softirq_ksoftirqd_pending());
+	local_bh_disable();
+	local_bh_enable();                         /* but it runs here */
+	CHECK_EQ_U(seen[TIMER_SOFTIRQ].runs, 1);
+	CHECK(!softirq_ksoftirqd_pending());
+	hard_irq_raising(NET_RX_SOFTIRQ);
+	CHECK_EQ_U(seen[NET_RX_SOFTIRQ].runs, 1);  /* not left behind */
+	CHECK_EQ_U(sq.deferred_to_ksoftirqd, 0);
+	CHECK_EQ_U(local_softirq_pending(), 0);
+}
+
 int main(void)
 {
 	open_softirq(HI_SOFTIRQ, h_hi);
@@ -338,5 +357,6 @@ int main(void)
 	test_bh_disable();
 	test_leak_is_repaired();
 	test_tasklets();
+	test_drained_handoff_is_cleared();
 	return check_summary("test_softirq");
 }
