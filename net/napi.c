@@ -15,6 +15,9 @@
  *   MISSED  napi_schedule() came while SCHED: napi_complete_done() then
  *           refuses to complete, so the poll runs once more (the event
  *           that scheduled it may have come after the poll looked).
+ *   DEFERRED  completed (SCHED clear) with the device's interrupts left
+ *           masked, because the defer hook (net/napi_defer.c) has the idle
+ *           CPU poll the device instead; napi_schedule() clears it.
  * The poll list is shared with hard-IRQ context (napi_schedule()), so it
  * and ->state are only changed with interrupts off.
  */
@@ -32,6 +35,7 @@
 #define SCHED  (1ul << NAPI_STATE_SCHED)
 #define MISSED (1ul << NAPI_STATE_MISSED)
 #define LISTED (1ul << NAPI_STATE_LISTED)
+#define DEFERRED (1ul << NAPI_STATE_DEFERRED)
 
 #define NAPI_BUDGET_DEFAULT    300
 #define NAPI_BUDGET_US_DEFAULT 2000
@@ -45,6 +49,9 @@ static struct poll_list poll_list;
 static struct napi_struct *all_napis;
 
 struct softnet_stats softnet_stats;
+
+/* napi_defer.c's decision, NULL when nothing is ever deferred. */
+static bool (*defer_hook)(struct napi_struct *n, int work_done);
 
 static int napi_weight = NAPI_WEIGHT_DEFAULT;
 static int napi_budget = NAPI_BUDGET_DEFAULT;
@@ -94,6 +101,10 @@ void netif_napi_add(struct netdev *dev, struct napi_struct *napi,
 	napi->state = 0;
 	napi->next = NULL;
 	napi->sched_tsc = 0;
+	napi->idle_pending = NULL;
+	napi->defer_last_tsc = 0;
+	napi->flood_win_tsc = napi->flood_win_packets = 0;
+	napi->flooded = false;
 	uint64_t flags = local_irq_save();
 	napi->all_next = all_napis;
 	all_napis = napi;
@@ -107,6 +118,7 @@ void napi_schedule(struct napi_struct *n)
 		n->state |= MISSED;
 		n->missed++;
 	} else {
+		n->state &= ~DEFERRED;   /* polled from now on */
 		n->state |= SCHED | LISTED;
 		if (!n->sched_tsc)
 			n->sched_tsc = rdtsc();
@@ -130,9 +142,18 @@ bool napi_complete_done(struct napi_struct *n, int work_done)
 	} else {
 		n->state &= ~SCHED;
 		done = true;
+		if (defer_hook && defer_hook(n, work_done)) {
+			n->state |= DEFERRED;   /* interrupts stay masked */
+			done = false;
+		}
 	}
 	local_irq_restore(flags);
 	return done;
+}
+
+void napi_set_defer_hook(bool (*defer)(struct napi_struct *n, int work_done))
+{
+	defer_hook = defer;
 }
 
 /* Bucket of a poll that did work < weight packets: 0, then by log2. */

@@ -41,6 +41,8 @@ struct netdev;
 #define NAPI_STATE_SCHED  0   /* on (or about to go on) the poll list */
 #define NAPI_STATE_MISSED 1   /* napi_schedule() while SCHED: poll again */
 #define NAPI_STATE_LISTED 2   /* on a poll list (napi.c's bookkeeping) */
+#define NAPI_STATE_DEFERRED 3 /* completed, but the device's interrupts stay
+				 masked: the idle CPU polls it (napi_defer.c) */
 
 #define NAPI_WEIGHT_DEFAULT 64
 #define NAPI_WEIGHT_MAX     4096
@@ -74,6 +76,17 @@ struct napi_struct {
 	uint64_t max_poll_tsc;          /* longest single poll, TSC cycles */
 	uint64_t lat_count, lat_sum_tsc, lat_max_tsc; /* IRQ-to-poll */
 	struct napi_struct *all_next;   /* list of every napi (napi.c's) */
+	/*
+	 * Interrupt deferral (net/napi_defer.c). idle_pending, set by the
+	 * driver through napi_defer_enable(), tells from memory alone (no
+	 * register access) whether the device has work; NULL = never
+	 * deferred. defer_last_tsc: TSC of the last poll that did work;
+	 * flood_*: the window that tells a flood (longer hold-off).
+	 */
+	bool (*idle_pending)(struct napi_struct *napi);
+	uint64_t defer_last_tsc;
+	uint64_t flood_win_tsc, flood_win_packets;
+	bool flooded;
 };
 
 /*
@@ -96,11 +109,34 @@ void napi_schedule(struct napi_struct *napi);
 /*
  * napi_complete_done - called by poll when it handled work_done < weight.
  * Returns true when the napi is no longer scheduled and the driver should
- * unmask its interrupts; false when it must stay masked because the napi
- * stays scheduled: work_done >= weight, or a napi_schedule() came during
- * the poll (then it will be polled again). Softirq context (inside poll).
+ * unmask its interrupts; false when it must stay masked: the napi stays
+ * scheduled (work_done >= weight, or a napi_schedule() came during the
+ * poll: it will be polled again), or it was deferred (NAPI_STATE_DEFERRED,
+ * see net/napi_defer.c: no longer scheduled, but the idle CPU polls the
+ * device and schedules it again, so no interrupt is needed). Softirq
+ * context (inside poll).
  */
 bool napi_complete_done(struct napi_struct *napi, int work_done);
+
+/*
+ * napi_set_defer_hook - install the function napi_complete_done() asks,
+ * with IF=0 and the napi just unscheduled, whether to defer the device's
+ * interrupts (true: the napi becomes DEFERRED and the driver is told to
+ * keep them masked). net/napi_defer.c installs it at init; without it
+ * (host tests) nothing is ever deferred. Task context, once.
+ */
+void napi_set_defer_hook(bool (*defer)(struct napi_struct *napi, int work_done));
+
+/*
+ * napi_defer_enable - let napi's device be polled by the idle CPU instead
+ * of re-enabling its interrupts while frames keep coming (net/napi_defer.c).
+ * idle_pending(napi) must say, from memory only and in any context with
+ * IF=0 or 1, whether a poll would find work (e.g. the DD bit of the next RX
+ * descriptor). The driver must treat a napi_complete_done() that returns
+ * false as "keep interrupts masked" - which it already does. Task context,
+ * after netif_napi_add().
+ */
+void napi_defer_enable(struct napi_struct *napi, bool (*idle_pending)(struct napi_struct *napi));
 
 /* Counters of net_rx_action itself (one per CPU; we have one CPU). */
 struct softnet_stats {

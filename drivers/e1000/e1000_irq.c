@@ -81,9 +81,12 @@ int e1000_parse_mode(const char *s, enum e1000_irq_mode *out)
 	return -EINVAL;
 }
 
+/* A poll is coming: scheduled, or deferred (the idle CPU polls the ring
+ * and schedules it; net/napi_defer.c). Either way the poll's completion
+ * re-enables the interrupts, so nobody else may. */
 static inline bool napi_scheduled(const struct e1000_adapter *a)
 {
-	return a->napi.state & (1ul << NAPI_STATE_SCHED);
+	return a->napi.state & (1ul << NAPI_STATE_SCHED | 1ul << NAPI_STATE_DEFERRED);
 }
 
 /* The mask that stops the RX/TX interrupts of the current mode. */
@@ -288,6 +291,16 @@ static int e1000_poll(struct napi_struct *napi, int budget)
 	if (napi_complete_done(napi, work))
 		reenable_after_poll(a);
 	return work;
+}
+
+/* napi->idle_pending for interrupt deferral: a frame waits at the head of
+ * the ring (memory only). False in no-NAPI mode, where the hard IRQ owns
+ * the ring. Any context. */
+static bool e1000_idle_pending(struct napi_struct *napi)
+{
+	const struct e1000_adapter *a = (const struct e1000_adapter *)
+		((const char *)napi - __builtin_offsetof(struct e1000_adapter, napi));
+	return a->napi_on && e1000_rx_pending(a);
 }
 
 /* ---- watchdog ------------------------------------------------------------ */
@@ -561,6 +574,7 @@ int e1000_irq_setup(struct e1000_adapter *a)
 	int v, err;
 
 	netif_napi_add(&a->netdev, &a->napi, e1000_poll, 0);
+	napi_defer_enable(&a->napi, e1000_idle_pending);
 	a->wd_ms = WD_MS_DEFAULT;
 	a->vec_intx = -1;
 	for (unsigned i = 0; i < E1000_MSIX_NR; i++)

@@ -19,6 +19,7 @@
  */
 #include "kernel/sched/task.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sched/idle_poll.h"
 #include "kernel/sched/wait.h"
 #include "kernel/user/user.h"
 #include "kernel/preempt.h"
@@ -203,6 +204,8 @@ static int idle_fn(void *arg)
 			schedule();
 			continue;
 		}
+		if (idle_poll())     /* a device polled instead of halting (idle_poll.h) */
+			continue;
 		/*
 		 * STI delays interrupt recognition by one instruction (SDM
 		 * vol 2B, STI), so an interrupt that makes a task runnable

@@ -310,6 +310,67 @@ static void test_over_weight(void)
 	CHECK_EQ_U(g.napi.state, 0);
 }
 
+/* The defer hook (net/napi_defer.c's, here a stub): a completion it
+ * accepts leaves the napi unscheduled but DEFERRED, and tells the driver
+ * to keep its interrupts masked; napi_schedule() clears DEFERRED; with the
+ * hook saying no, completion is as before. */
+static int defer_answer, defer_calls, defer_work;
+static bool stub_defer(struct napi_struct *n, int work)
+{
+	CHECK(!shim_if);                          /* asked with interrupts off */
+	CHECK(!(n->state & SCHED));               /* after SCHED was cleared */
+	defer_calls++;
+	defer_work = work;
+	return defer_answer;
+}
+
+static void test_defer_hook(void)
+{
+	static struct fake_nic a;
+	reset();
+	nic_init(&a, 'd');
+	napi_set_defer_hook(stub_defer);
+
+	defer_answer = 1;
+	a.pending = 5;
+	irq(&a);
+	run_all();
+	CHECK_EQ_U(defer_calls, 1);
+	CHECK_EQ_U(defer_work, 5);
+	CHECK_EQ_U(a.pending, 0);
+	CHECK_EQ_U(a.masked, 1);                  /* deferred: stays masked */
+	CHECK_EQ_U(a.napi.state, DEFERRED);       /* not scheduled, not listed */
+	CHECK(!poll_list.head);
+	CHECK_EQ_U(softnet_stats.time_squeeze, 0);
+
+	/* whoever polls the deferred device schedules it: DEFERRED ends */
+	a.pending = 2;
+	napi_schedule(&a.napi);
+	CHECK_EQ_U(a.napi.state & (DEFERRED | SCHED | LISTED), SCHED | LISTED);
+	defer_answer = 0;
+	run_all();
+	CHECK_EQ_U(defer_calls, 2);
+	CHECK_EQ_U(a.masked, 0);                  /* completed: unmasked */
+	CHECK_EQ_U(a.napi.state, 0);
+
+	/* a full-weight poll never asks the hook; MISSED wins over it */
+	defer_answer = 1;
+	a.pending = 200;
+	irq(&a);
+	a.irq_in_poll = 1;
+	run_all();
+	CHECK_EQ_U(a.pending, 0);
+	CHECK(defer_calls >= 3);
+	CHECK_EQ_U(a.napi.state, DEFERRED);
+	CHECK_EQ_U(a.masked, 1);
+	napi_set_defer_hook(NULL);
+	napi_schedule(&a.napi);
+	run_all();
+	CHECK_EQ_U(a.napi.state, 0);
+	CHECK_EQ_U(a.masked, 0);
+	CHECK(shim_if);
+}
+
 int main(void)
 {
 	test_schedule_and_complete();
@@ -318,6 +379,7 @@ int main(void)
 	test_missed_and_recheck();
 	test_time_limit();
 	test_over_weight();
+	test_defer_hook();
 	CHECK_EQ_U(softnet_stats.bad_context, 0);
 	test_context_check();
 
