@@ -8,7 +8,8 @@
     interrupt-driven, and nothing is lost or stranded);
   * the packet pool is sized from the rings (`pktpool=` is only where it
     starts), so a large ring gets all its buffers;
-  * RDT is written once per return batch (a quarter of the ring).
+  * RDT is written once per return batch (a quarter of the ring, at most
+    512, or `rxbatch=`).
 
 Each check compares counters the guest reports before and after a flood
 from the host (harness/flood) on the guest's tap.
@@ -135,6 +136,7 @@ def test_pool_grows_to_fit_the_rings(boot):
     s = g.stats()
     assert s["cmdline_errors"] == 0
     assert s["e1000"]["rxring"] == 2048          # not cut down to the pool
+    assert s["e1000"]["rx_batch"] == 512         # a quarter, capped at 512
     pool = s["net"]["pool"]
     assert pool["total"] >= 2048 + 256
     assert pool["free"] >= 64                   # the stack's reserve is left
@@ -142,3 +144,15 @@ def test_pool_grows_to_fit_the_rings(boot):
     b, a = flood(g, 5000, 20000)
     assert delta(b, a, "sink", "received") == 5000
     assert a["net"]["pool"]["alloc_fail"] == b["net"]["pool"]["alloc_fail"]
+    assert delta(b, a, "e1000", "rdt_writes") <= 5000 // 512 + 1
+
+
+def test_rxbatch_key(boot):
+    g = boot(nic="e1000", net=True, cmdline="rxring=1024 rxbatch=100")
+    s = g.stats()
+    assert s["cmdline_errors"] == 0
+    assert (s["e1000"]["rxring"], s["e1000"]["rx_batch"]) == (1024, 100)
+    wait_rx_ready(g)
+    b, a = flood(g, 3000, 20000)
+    assert delta(b, a, "sink", "received") == 3000
+    assert delta(b, a, "e1000", "rdt_writes") <= 3000 // 100 + 1

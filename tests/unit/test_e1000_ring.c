@@ -71,8 +71,9 @@ static void test_rx_batch(void)
 	CHECK_EQ_U(rx_ring_batch(8), 2);
 	CHECK_EQ_U(rx_ring_batch(64), 16);
 	CHECK_EQ_U(rx_ring_batch(256), 64);
-	CHECK_EQ_U(rx_ring_batch(1024), 64);
-	CHECK_EQ_U(rx_ring_batch(4096), 64);
+	CHECK_EQ_U(rx_ring_batch(1024), 256);
+	CHECK_EQ_U(rx_ring_batch(2048), 512);
+	CHECK_EQ_U(rx_ring_batch(4096), 512);      /* capped */
 	CHECK(!rx_ring_should_return(0, 32));
 	CHECK(!rx_ring_should_return(31, 32));
 	CHECK(rx_ring_should_return(32, 32));
